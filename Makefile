@@ -1,0 +1,36 @@
+# Two commands for a fresh machine (README): `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint docs bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 (or run make PYTHON=/path/to/python3.11 ...)" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ctseds demo --out-dir exports
+
+lint: $(STAMP)
+	$(BIN)/ruff check ctseds flows tests
+
+# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+test: $(STAMP) lint
+	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+docs: $(STAMP)
+	$(BIN)/ctseds docs
+
+bench: $(STAMP)
+	$(BIN)/ctseds bench --students 50000 --target duckdb
+
+clean:
+	rm -rf target logs warehouse exports .pytest_cache

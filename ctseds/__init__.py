@@ -1,0 +1,3 @@
+"""ctseds: PowerSchool extracts to the CT-SEDS Student Contacts file."""
+
+__version__ = "0.1.0"
