@@ -1,8 +1,10 @@
 {#- Build state: which report date the marts were last built for, written only when a
     build of the marts succeeded, so `ctseds export` never writes a file mixing dates. -#}
 
+{#- Fully qualified: a DuckDB file named like the schema (ctseds.duckdb) makes a bare
+    schema name ambiguous. -#}
 {% macro _build_state_relation() -%}
-    {{ target.schema }}.ctseds_build_state
+    {{ api.Relation.create(database=target.database, schema=target.schema, identifier='ctseds_build_state') }}
 {%- endmacro %}
 
 {% macro _builds_marts() -%}
@@ -16,7 +18,7 @@
 
 {% macro ctseds_build_state_start() -%}
     {%- if execute and _builds_marts() -%}
-        create schema if not exists {{ target.schema }};
+        {%- do adapter.create_schema(api.Relation.create(database=target.database, schema=target.schema)) %}
         create table if not exists {{ _build_state_relation() }} (
             as_of varchar(10), finished_at varchar(40), invocation_id varchar(64)
         );
