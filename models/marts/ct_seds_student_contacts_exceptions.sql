@@ -49,11 +49,13 @@ student_exclusions as (
         exclusion_reason as reason,
         case exclusion_reason
             when 'student_excluded' then 'Student is excluded from state reporting.'
-            when 'school_excluded' then 'Every enrollment covering the report date is at a school excluded from state reporting.'
+            when 'school_excluded'
+                then 'Every enrollment covering the report date is at a school excluded from state reporting.'
             when 'missing_sasid' then 'State_StudentNumber is blank.'
             when 'invalid_sasid' then 'State_StudentNumber is not 10 digits.'
         end as detail,
-        student_dcid
+        student_dcid,
+        cast(null as {{ dbt.type_bigint() }}) as student_contact_assoc_id
     from students
     where exclusion_reason is not null
 
@@ -80,9 +82,11 @@ pair_exclusions as (
             when 'unmapped_relationship' then 'The relationship does not map to a valid Parent Type.'
             when 'no_custody' then 'The contact does not have custody.'
             when 'contact_has_no_name' then 'The contact has no first or last name.'
-            when 'duplicate_association' then 'The same contact is linked to this student more than once; another link is reported.'
+            when 'duplicate_association'
+                then 'The same contact is linked to this student more than once; another link is reported.'
         end as detail,
-        student_dcid
+        student_dcid,
+        student_contact_assoc_id
     from pairs
     where exclusion_reason is not null
 
@@ -92,6 +96,7 @@ exported_pairs as (
 
     select
         exported.student_dcid,
+        exported.student_contact_assoc_id,
         exported.person_id,
         exported.parent_name,
         pairs.student_code,
@@ -138,19 +143,20 @@ exported_pairs as (
 
 field_warnings as (
     {% for flag, reason, detail in warnings %}
-    select
-        student_code,
-        cast(student_number as {{ dbt.type_string() }}) as student_number,
-        lowest_reportable_school_number as school_number,
-        person_id as contact_id,
-        cast(parent_name as {{ dbt.type_string() }}) as parent_name,
-        'warning' as severity,
-        '{{ reason }}' as reason,
-        '{{ detail }}' as detail,
-        student_dcid
-    from exported_pairs
-    where coalesce({{ flag }}, false)
-    {% if not loop.last %}union all{% endif %}
+        select
+            student_code,
+            cast(student_number as {{ dbt.type_string() }}) as student_number,
+            lowest_reportable_school_number as school_number,
+            person_id as contact_id,
+            cast(parent_name as {{ dbt.type_string() }}) as parent_name,
+            'warning' as severity,
+            '{{ reason }}' as reason,
+            '{{ detail }}' as detail,
+            student_dcid,
+            student_contact_assoc_id
+        from exported_pairs
+        where coalesce({{ flag }}, false)
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
@@ -165,7 +171,8 @@ students_without_rows as (
         'warning' as severity,
         'no_reportable_contact' as reason,
         'The student is reportable but none of its contacts is exported.' as detail,
-        students.student_dcid
+        students.student_dcid,
+        cast(null as {{ dbt.type_bigint() }}) as student_contact_assoc_id
     from students
     where
         students.exclusion_reason is null
@@ -199,7 +206,8 @@ final as (
         cast(severity as {{ dbt.type_string() }}) as severity,
         cast(reason as {{ dbt.type_string() }}) as reason,
         cast(detail as {{ dbt.type_string() }}) as detail,
-        cast(student_dcid as {{ dbt.type_bigint() }}) as student_dcid
+        cast(student_dcid as {{ dbt.type_bigint() }}) as student_dcid,
+        cast(student_contact_assoc_id as {{ dbt.type_bigint() }}) as student_contact_assoc_id
     from unioned
 
 )
