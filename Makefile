@@ -20,6 +20,8 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ctseds flows tests
+	@$(BIN)/python -c "from pathlib import Path; from ctseds.targets import Target, write_profiles; p = Path('target/sqlfluff_profiles'); write_profiles(Target(kind='duckdb', warehouse=p / 'lint.duckdb'), p)"
+	$(BIN)/sqlfluff lint models
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
 test: $(STAMP) lint
@@ -27,7 +29,10 @@ test: $(STAMP) lint
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 docs: $(STAMP)
-	$(BIN)/ctseds docs
+	@$(BIN)/python -c "from pathlib import Path; from ctseds.targets import Target, write_profiles; p = Path('target/docs'); write_profiles(Target(kind='duckdb', warehouse=p / 'docs.duckdb'), p / 'profiles')"
+	$(BIN)/dbt docs generate --static --profiles-dir target/docs/profiles --target-path target/docs --log-path target/docs/logs
+	@echo "dbt docs: $(CURDIR)/target/docs/static_index.html (one file, open it in a browser)"
+	@echo "          $(CURDIR)/target/docs/index.html (needs a server: .venv/bin/dbt docs serve --target-path target/docs --profiles-dir target/docs/profiles)"
 
 bench: $(STAMP)
 	$(BIN)/ctseds bench --students 50000 --target duckdb

@@ -34,7 +34,9 @@ def _env_schema(name: str, default: str) -> str:
 class Target:
     kind: TargetKind = "duckdb"
     warehouse: Path = DEFAULT_WAREHOUSE
-    raw_schema: str = field(default_factory=lambda: _env_schema("CTSEDS_RAW_SCHEMA", DEFAULT_RAW_SCHEMA))
+    raw_schema: str = field(
+        default_factory=lambda: _env_schema("CTSEDS_RAW_SCHEMA", DEFAULT_RAW_SCHEMA)
+    )
     schema: str = field(default_factory=lambda: _env_schema("CTSEDS_SCHEMA", DEFAULT_SCHEMA))
 
     def __post_init__(self) -> None:

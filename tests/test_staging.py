@@ -74,7 +74,7 @@ def _messy_value(kind: str, value: str, i: int) -> str:
 def _write_messy_twin(clean: Path, messy: Path) -> None:
     """Rewrite every file of `clean` with the same values spelled the messy way."""
     messy.mkdir()
-    for name, table in TABLES.items():
+    for table in TABLES.values():
         with (clean / table.file_name).open(encoding="utf-8", newline="") as fh:
             reader = csv.reader(fh)
             header = next(reader)
@@ -106,7 +106,9 @@ def _second_target(target, tmp_path: Path):
     if target.kind == "duckdb":
         return replace(target, warehouse=tmp_path / "messy" / "ctseds.duckdb")
     suffix = uuid.uuid4().hex[:8]
-    return replace(target, raw_schema=f"{target.raw_schema}_m{suffix}", schema=f"{target.schema}_m{suffix}")
+    return replace(
+        target, raw_schema=f"{target.raw_schema}_m{suffix}", schema=f"{target.schema}_m{suffix}"
+    )
 
 
 def _drop_schemas(target) -> None:

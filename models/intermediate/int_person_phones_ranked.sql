@@ -45,8 +45,9 @@ candidates as (
             {{ clean('phone_associations.phone_number_as_entered') }},
             case
                 when {{ digits_of('phone_numbers.phone_number') }} <> ''
-                    then {{ digits_of('phone_numbers.phone_number') }}
-                    || coalesce(' x' || {{ clean('phone_numbers.phone_number_ext') }}, '')
+                    then
+                        {{ digits_of('phone_numbers.phone_number') }}
+                        || coalesce(' x' || {{ clean('phone_numbers.phone_number_ext') }}, '')
             end
         ) as phone_value
     from phone_associations
