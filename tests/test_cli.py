@@ -1,0 +1,244 @@
+"""The `ctseds` command run as a real process: exit statuses, messages, end-to-end runs.
+
+All data is generated (synthetic). PostgreSQL tests use the session server of conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CTSEDS = str(Path(sys.executable).with_name("ctseds"))
+AS_OF = "2026-11-16"
+STUDENTS = 150
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):
+    full_env = dict(os.environ)
+    full_env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [CTSEDS, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def assert_clean_failure(proc, code: int = 1) -> str:
+    assert proc.returncode == code, proc.stderr
+    err = proc.stderr
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def _forget(warehouse: Path | None = None, target=None) -> None:
+    """Remove dbt's private target folder of a throwaway test warehouse."""
+    import shutil
+
+    from ctseds.dbt_invoke import target_dir
+    from ctseds.targets import Target
+
+    target = target or Target(kind="duckdb", warehouse=warehouse)
+    shutil.rmtree(target_dir(target), ignore_errors=True)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- usage errors
+
+
+def test_bad_as_of_is_a_usage_error(tmp_path: Path):
+    proc = run_cli("export", "--out", str(tmp_path / "x.csv"), "--as-of", "2026-13-01",
+                   "--warehouse", str(tmp_path / "w.duckdb"))
+    assert proc.returncode == 2
+    assert "YYYY-MM-DD" in proc.stderr or "valid date" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = run_cli("build", "--as-of", "16/11/2026", "--warehouse", str(tmp_path / "w.duckdb"))
+    assert proc.returncode == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_must_name_a_csv_file(tmp_path: Path):
+    for cmd in ("export", "run"):
+        proc = run_cli(cmd, "--out", str(tmp_path / "x.txt"), "--as-of", AS_OF,
+                       "--warehouse", str(tmp_path / "w.duckdb"))
+        line = assert_clean_failure(proc, code=2)
+        assert ".csv" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_command_and_missing_out(tmp_path: Path):
+    assert run_cli("frobnicate").returncode == 2
+    assert run_cli("export").returncode == 2
+
+
+def test_bench_stub_or_benchmark_exists():
+    proc = run_cli("bench", "--help")
+    assert proc.returncode in (0, 1)
+    assert "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- expected failures
+
+
+def test_load_folder_missing_person_csv(tmp_path: Path):
+    from ctseds.generator import generate
+
+    extracts = tmp_path / "extracts"
+    generate(extracts, students=20)
+    (extracts / "person.csv").unlink()
+    proc = run_cli("load", "--extracts", str(extracts), "--warehouse", str(tmp_path / "w.duckdb"))
+    line = assert_clean_failure(proc)
+    assert "person.csv" in line
+
+
+def test_postgres_unreachable(tmp_path: Path):
+    env = {"PGHOST": "127.0.0.1", "PGPORT": str(_closed_port()), "PGUSER": "nobody",
+           "PGDATABASE": "nothing"}
+    out = tmp_path / "out" / "x.csv"
+    for args in (
+        ("export", "--target", "postgres", "--out", str(out), "--as-of", AS_OF),
+        ("build", "--target", "postgres", "--as-of", AS_OF),
+    ):
+        proc = run_cli(*args, env=env, cwd=tmp_path)
+        line = assert_clean_failure(proc)
+        assert "PostgreSQL" in line and "PGPORT" in line
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_locked_duckdb_file(tmp_path: Path):
+    import duckdb
+
+    wh = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(wh))  # another process (this one) holds the file lock
+    try:
+        proc = run_cli("export", "--out", str(tmp_path / "x.csv"), "--as-of", AS_OF,
+                       "--warehouse", str(wh))
+        line = assert_clean_failure(proc)
+        assert "in use" in line
+    finally:
+        con.close()
+    assert not (tmp_path / "x.csv").exists()
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def cli_built(tmp_path_factory):
+    """generate → load → build → export with the plain commands (DuckDB)."""
+    base = tmp_path_factory.mktemp("cli")
+    extracts = base / "extracts"
+    wh = base / "wh" / "w.duckdb"
+    assert run_cli("generate", "--out", str(extracts), "--students", str(STUDENTS)).returncode == 0
+    proc = run_cli("load", "--extracts", str(extracts), "--warehouse", str(wh))
+    assert proc.returncode == 0, proc.stderr
+    assert "[load]" in proc.stderr
+    proc = run_cli("build", "--as-of", AS_OF, "--warehouse", str(wh))
+    assert proc.returncode == 0, proc.stderr
+    assert "[build]" in proc.stderr and "nodes in" in proc.stderr
+    out = base / "plain" / "contacts.csv"
+    proc = run_cli("export", "--as-of", AS_OF, "--warehouse", str(wh), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "[export]" in proc.stderr
+    assert proc.stdout.split() == [
+        str(out), str(out.with_name("contacts.exceptions.csv")),
+        str(out.with_name("contacts.summary.json")),
+    ]
+    yield base, extracts, wh, out
+    _forget(wh)
+
+
+@pytest.mark.slow
+def test_export_for_another_as_of_exits_1(cli_built, tmp_path: Path):
+    _, _, wh, _ = cli_built
+    out = tmp_path / "x.csv"
+    proc = run_cli("export", "--as-of", "2026-11-20", "--warehouse", str(wh), "--out", str(out))
+    line = assert_clean_failure(proc)
+    assert AS_OF in line and "ctseds build --as-of 2026-11-20" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_export_options_from_the_command_line(cli_built, tmp_path: Path):
+    _, _, wh, out = cli_built
+    part = tmp_path / "p.csv"
+    proc = run_cli("export", "--as-of", AS_OF, "--warehouse", str(wh), "--out", str(part),
+                   "--no-portal-column", "--school", "111", "--school", "111",
+                   "--student", "nobody-here")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(part.with_name("p.summary.json").read_text())
+    assert summary["parameters"] == {"as_of": AS_OF, "schools": ["111"],
+                                     "students": ["nobody-here"],
+                                     "include_portal_notifications": False}
+    assert summary["rows"] == 0 and summary["students_in_scope"] == 0
+    header = part.read_bytes().split(b"\r\n")[0].decode()
+    assert header.count(",") == 12
+    assert summary["exceptions_by_reason"] == {"student_not_in_scope": 1}
+
+
+@pytest.mark.slow
+def test_run_is_one_flow_run_and_matches_the_plain_export(cli_built, tmp_path: Path):
+    _, extracts, _, plain = cli_built
+    wh = tmp_path / "wh" / "run.duckdb"
+    out = tmp_path / "run" / "contacts.csv"
+    proc = run_cli("run", "--extracts", str(extracts), "--out", str(out), "--as-of", AS_OF,
+                   "--warehouse", str(wh))
+    assert proc.returncode == 0, proc.stderr
+    for stage in ("[flow]", "[load]", "[build]", "[export]"):
+        assert stage in proc.stderr
+    _forget(wh)
+    assert out.read_bytes() == plain.read_bytes()
+    assert (out.with_name("contacts.exceptions.csv").read_bytes()
+            == plain.with_name("contacts.exceptions.csv").read_bytes())
+    assert out.with_name("contacts.summary.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_run_on_postgres_matches_duckdb(cli_built, pg_env, tmp_path: Path):
+    from conftest import _drop_pg_target, _make_pg_target
+
+    _, extracts, _, plain = cli_built
+    target = _make_pg_target(tmp_path)
+    try:
+        out = tmp_path / "pg" / "contacts.csv"
+        proc = run_cli("run", "--target", "postgres", "--raw-schema", target.raw_schema,
+                       "--schema", target.schema, "--extracts", str(extracts), "--out",
+                       str(out), "--as-of", AS_OF)
+        assert proc.returncode == 0, proc.stderr
+        assert out.read_bytes() == plain.read_bytes()
+        assert (out.with_name("contacts.exceptions.csv").read_bytes()
+                == plain.with_name("contacts.exceptions.csv").read_bytes())
+    finally:
+        _drop_pg_target(target)
+        _forget(target=target)
+
+
+@pytest.mark.slow
+def test_no_student_in_scope_gives_header_only(cli_built, tmp_path: Path):
+    _, extracts, _, _ = cli_built
+    wh = tmp_path / "summer.duckdb"
+    day = "2027-07-20"  # between school years
+    assert run_cli("load", "--extracts", str(extracts), "--warehouse", str(wh)).returncode == 0
+    proc = run_cli("build", "--as-of", day, "--warehouse", str(wh))
+    _forget(wh)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "summer.csv"
+    proc = run_cli("export", "--as-of", day, "--warehouse", str(wh), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes().count(b"\r\n") == 1
+    summary = json.loads(out.with_name("summer.summary.json").read_text())
+    assert summary["students_in_scope"] == 0 and summary["rows"] == 0
+    assert "No student is in scope on 2027-07-20" in summary["note"]
