@@ -200,11 +200,13 @@ def dbt_build(
     runner: str = "dbt",
     extra_vars: dict[str, Any] | None = None,
     command: str = "build",
+    unit_tests: bool = False,
 ) -> dict[str, Any]:
     """Run `dbt <command>` (default build) for `target` and report date `as_of`.
 
     runner="dbt": plain dbtRunner; runner="prefect": PrefectDbtRunner (each node a task when
-    called inside a flow run). Returns {"nodes": n, "seconds": s}. Raises CtsedsError on failure.
+    called inside a flow run). dbt unit tests run only with unit_tests=True (the test suite).
+    Returns {"nodes": n, "seconds": s}. Raises CtsedsError on failure.
     """
     if runner not in ("dbt", "prefect"):
         raise ValueError(f"unknown runner {runner!r}")
@@ -221,6 +223,10 @@ def dbt_build(
         profiles_dir = Path(pdir)
         write_profiles(target, profiles_dir, threads=threads_for(target))
         args = dbt_args(command, target, as_of, profiles_dir, select=select, extra_vars=extra_vars)
+        if command == "build" and not unit_tests:
+            # Unit tests check the SQL logic with fixed fixtures, not the district's data:
+            # the test suite runs them; production builds skip them (dbt's advice).
+            args += ["--exclude-resource-type", "unit_test"]
         try:
             if runner == "dbt":
                 res = _run_plain(args, progress)

@@ -43,7 +43,7 @@ def matrix_output(request, tmp_path_factory) -> Path:
         target = _make_pg_target(tmp)
         request.addfinalizer(lambda: _drop_pg_target(target))
     load_extracts(MATRIX / "extract", target)
-    dbt_build(target, AS_OF)  # unit tests and data tests included: they must pass too
+    dbt_build(target, AS_OF, unit_tests=True)  # dbt unit tests and data tests must pass too
     out = tmp / "out" / "contacts.csv"
     export(target, out, as_of=AS_OF)
     return out
