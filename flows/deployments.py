@@ -47,6 +47,26 @@ def export_parameters() -> dict[str, Any]:
     return params
 
 
+# Parameters that may arrive as JSON numbers (the UI, `run_deployment`, the REST API): the flow
+# turns them into text, but the server checks parameters against the deployment's schema
+# before it creates a run, and the flow's schema says "array of strings".
+_TEXT_OR_NUMBER_LISTS = ("schools", "students")
+
+
+def _accept_numbers(deployment: Any) -> Any:
+    """Let school numbers / student identifiers be JSON numbers or text in the deployment's
+    parameter schema (enforced by the server), like the flow itself accepts them."""
+    schema = getattr(deployment, "_parameter_openapi_schema", None)
+    props = getattr(schema, "properties", None)
+    if not isinstance(props, dict):
+        return deployment
+    for name in _TEXT_OR_NUMBER_LISTS:
+        for option in props.get(name, {}).get("anyOf", [props.get(name, {})]):
+            if option.get("type") == "array" and option.get("items") == {"type": "string"}:
+                option["items"] = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+    return deployment
+
+
 def build_deployments() -> list[Any]:
     nightly = ct_seds_student_contacts.to_deployment(
         name="nightly-refresh",
@@ -72,7 +92,7 @@ def build_deployments() -> list[Any]:
         "summary files into the export folder.",
         tags=TAGS,
     )
-    return [nightly, export]
+    return [_accept_numbers(nightly), _accept_numbers(export)]
 
 
 def serve() -> None:
