@@ -89,7 +89,7 @@ EXCEPTIONS_MART = "ct_seds_student_contacts_exceptions"
 SCOPED = "int_students_scoped"
 IDENTIFIED = "int_students_identified"
 BUILD_STATE = "ctseds_build_state"
-FETCH_SIZE = 2000
+FETCH_SIZE = 10000
 
 _WS = re.compile(r"[\r\n\t]")
 _SPACES = re.compile(r" {2,}")
@@ -136,6 +136,18 @@ def csv_field(value: Any) -> str:
 def csv_record(fields: Sequence[Any]) -> bytes:
     """One RFC 4180 record: comma-separated, minimal quoting, CRLF, UTF-8 (no BOM)."""
     return (",".join(csv_field(f) for f in fields) + "\r\n").encode("utf-8")
+
+
+_SPECIAL = re.compile(r'[",\r\n]')
+
+
+def text_record(fields: Sequence[str | None]) -> bytes:
+    """csv_record for rows of text or NULL (the export rows), with a fast path for the
+    usual row that needs no quoting at all: one regex search instead of one per field."""
+    parts = ["" if f is None else f for f in fields]
+    if _SPECIAL.search("".join(parts)) is None:
+        return (",".join(parts) + "\r\n").encode("utf-8")
+    return csv_record(fields)
 
 
 # --------------------------------------------------------------------------- selection
@@ -508,14 +520,14 @@ class _TempFile:
         self.closed = False
 
     def write(self, data: bytes) -> None:
-        self.sha.update(data)
         self.buf += data
-        if len(self.buf) >= 1 << 16:
+        if len(self.buf) >= 1 << 18:
             self._drain()
 
     def _drain(self) -> None:
         data = bytes(self.buf)
         self.buf.clear()
+        self.sha.update(data)  # hashing whole chunks gives the same digest, faster
         offset = 0
         while offset < len(data):
             offset += os.write(self.fd, data[offset:])
@@ -597,7 +609,7 @@ def write_outputs(
         for row in export_rows:
             if on_row is not None:
                 on_row(row)
-            tex.write(csv_record(row))
+            tex.write(text_record(row))
             rows += 1
         tex.finish()
         tx.write(csv_record(EXCEPTIONS_HEADER))

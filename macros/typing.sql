@@ -3,6 +3,11 @@
     into text, so both work. Values reaching staging from `ctseds load` are already
     validated; a value that does not parse fails the build rather than becoming NULL. -#}
 
+{#- The value as text. -#}
+{% macro cast_text(column) -%}
+    cast({{ column }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
 {#- Text with spaces at both ends removed; empty is NULL. -#}
 {% macro _typed_text(column) -%}
     nullif(trim(both ' ' from cast({{ column }} as {{ dbt.type_string() }})), '')
@@ -15,7 +20,11 @@
 
 {#- Integers and IDs: digits, optionally followed by '.0' (spreadsheet damage). -#}
 {% macro ps_int(column) -%}
-    cast(regexp_replace({{ _typed_text(column) }}, '[.]0$', '') as {{ dbt.type_bigint() }})
+    {%- set t = _typed_text(column) -%}
+    cast(
+        case when {{ t }} like '%.0' then substr({{ t }}, 1, {{ dbt.length(t) }} - 2) else {{ t }} end
+        as {{ dbt.type_bigint() }}
+    )
 {%- endmacro %}
 
 {#- Dates: YYYY-MM-DD (a native date or timestamp reads the same) or M/D/YYYY. -#}
@@ -67,9 +76,13 @@
 
 {#- Flags: 1/0, true/false, y/n in any case; `default` replaces NULL where input.md says so. -#}
 {% macro ps_flag(column, default=none) -%}
+    {%- set raw = cast_text(column) -%}
     {%- set t = lower_ascii(_typed_text(column)) -%}
+    {#- The usual spellings 1 and 0 first: lower-casing every value is slow at scale. -#}
     {%- set parsed -%}
         case
+            when {{ raw }} = '1' then true
+            when {{ raw }} = '0' then false
             when {{ t }} in ('1', 'true', 'y') then true
             when {{ t }} in ('0', 'false', 'n') then false
         end
