@@ -165,7 +165,7 @@ def _failure_message(target: Target, as_of: date, res: Any) -> str:
             "`ctseds build` (or `ctseds run`) again."
         )
     exc = getattr(res, "exception", None)
-    detail = f": {type(exc).__name__}: {_one_line(exc)}" if exc is not None else ""
+    detail = f": {type(exc).__name__}: {redact(_one_line(exc))}" if exc is not None else ""
     hint = ""
     text = str(exc or "")
     if "lock" in text.lower() and target.kind == "duckdb":
@@ -219,6 +219,10 @@ def dbt_build(
     log_dir(target).mkdir(parents=True, exist_ok=True)
     if progress:
         progress(f"[{stage}] dbt {command} for as_of {as_of.isoformat()} on {target.label}")
+    try:
+        log_start = (log_dir(target) / "dbt.log").stat().st_size
+    except OSError:
+        log_start = 0
     with tempfile.TemporaryDirectory(prefix="ctseds-profiles-") as pdir:
         profiles_dir = Path(pdir)
         write_profiles(target, profiles_dir, threads=threads_for(target))
@@ -236,6 +240,7 @@ def dbt_build(
             if target.kind == "duckdb":
                 release_duckdb()
     if not res.success:
+        _scrub_failure_logs(target, log_start)
         raise CtsedsError(_failure_message(target, as_of, res))
     n, _, _ = _summarize_results(res)
     seconds = time.monotonic() - started
@@ -269,13 +274,60 @@ def _run_plain(args: list[str], progress: Progress) -> Any:
     )
 
 
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+
+
+def redact(text: Any) -> Any:
+    """A dbt/database message with every quoted part replaced by '...'.
+
+    Database errors quote the offending value (DuckDB `Could not convert string 'x'`,
+    PostgreSQL `invalid input syntax for type bigint: "x"`), and that value may be a name,
+    an e-mail, a phone or an address: it must never reach the Prefect logs (report.md 7).
+    """
+    if not isinstance(text, str):
+        return text
+    return _QUOTED.sub(lambda m: m.group(0)[0] + "..." + m.group(0)[0], text)
+
+
+def _scrub_failure_logs(target: Target, log_start: int) -> None:
+    """After a failed build, redact quoted values in what this invocation added to dbt.log and
+    in run_results.json's messages: database errors quote the offending value, which may be
+    personal data (report.md 7). Node names, statuses and SQL structure stay readable."""
+    log = log_dir(target) / "dbt.log"
+    try:
+        with log.open("r+b") as f:
+            f.seek(log_start)
+            tail = f.read().decode("utf-8", "replace")
+            f.seek(log_start)
+            f.write(redact(tail).encode("utf-8"))
+            f.truncate()
+    except OSError:
+        pass
+    results = target_dir(target) / "run_results.json"
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+        for r in data.get("results") or []:
+            if isinstance(r, dict) and isinstance(r.get("message"), str):
+                r["message"] = redact(r["message"])
+        results.write_text(json.dumps(data), encoding="utf-8")
+    except (OSError, ValueError):
+        pass
+
+
 def _run_prefect(args: list[str], profiles_dir: Path, tdir: Path) -> Any:
     from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
+    class _RedactingRunner(PrefectDbtRunner):
+        """Every dbt event message sent to Prefect (task logs, node status) is redacted."""
+
+        @staticmethod
+        def get_dbt_event_msg(event: Any) -> str:
+            return redact(PrefectDbtRunner.get_dbt_event_msg(event))
 
     settings = PrefectDbtSettings(
         project_dir=PROJECT_DIR, profiles_dir=profiles_dir, target_path=tdir
     )
-    runner = PrefectDbtRunner(settings=settings, raise_on_failure=False, disable_assets=True)
+    runner = _RedactingRunner(settings=settings, raise_on_failure=False, disable_assets=True)
     try:
         return runner.invoke(args)
     except ValueError as exc:
@@ -283,6 +335,7 @@ def _run_prefect(args: list[str], profiles_dir: Path, tdir: Path) -> Any:
         text = str(exc)
         if text.startswith("Failed to invoke dbt command") and "': " in text:
             text = text.split("': ", 1)[1]  # drop the echoed command line
+        text = redact(text)
 
         class _Res:
             success = False

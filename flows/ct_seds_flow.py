@@ -58,7 +58,22 @@ ReportDate = Annotated[date | None, BeforeValidator(_as_date)]
 
 
 def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "run"
+    """A file-name part: no path separators, no leading dot, at most 100 characters."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text)[:100]
+    return name.strip("-.") or "run"
+
+
+def export_folder() -> Path:
+    """The export folder of deployment runs: $CTSEDS_EXPORT_DIR or exports/ (absolute)."""
+    return Path(os.environ.get("CTSEDS_EXPORT_DIR") or DEFAULT_EXPORT_DIR).expanduser().absolute()
+
+
+def deployment_export_path(as_of: date, run_name: str | None) -> Path:
+    """The export file of a deployment run (`export`, or any run started from the UI/API):
+    always <export folder>/ct-seds-student-contacts-<D>-<flow run name>.csv. A deployment run
+    never writes where a user-supplied `out` points (no `..`, no absolute path)."""
+    name = f"{FILE_PREFIX}-{as_of.isoformat()}-{_safe_name(run_name or 'run')}"
+    return export_folder() / f"{name}.csv"
 
 
 def export_path(out: str | None, as_of: date, run_name: str | None) -> Path:
@@ -180,7 +195,8 @@ def ct_seds_student_contacts(
         extracts: Folder with the PowerSchool extract CSV files to load first. Empty means use
             what is already in the warehouse (or $CTSEDS_EXTRACTS for nightly-refresh).
         out: Export .csv file, or the folder for it (file named after D and this flow run).
-            Empty means $CTSEDS_EXPORT_DIR or exports/.
+            Empty means $CTSEDS_EXPORT_DIR or exports/. Ignored in deployment runs: they
+            always write into the export folder, named after D and the flow run.
         export: Write the three files after the build (false: load/build only).
         warehouse: DuckDB warehouse file. Empty means $CTSEDS_WAREHOUSE or
             warehouse/ctseds.duckdb.
@@ -188,7 +204,7 @@ def ct_seds_student_contacts(
             powerschool.
         model_schema: Schema dbt builds into. Empty means $CTSEDS_SCHEMA or ctseds.
     """
-    from prefect.runtime import flow_run
+    from prefect.runtime import deployment, flow_run
 
     from ctseds.dbt_invoke import dbt_build
     from ctseds.exporter import Selection, output_paths
@@ -219,9 +235,20 @@ def ct_seds_student_contacts(
         )
     out_file: Path | None = None
     if export:
-        out_file = export_path(
-            out, d, flow_run.get_name() if not (out or "").lower().endswith(".csv") else None
-        )
+        if deployment.id:
+            # Started from a deployment (UI/API): the files always go into the export folder,
+            # named after D and the flow run; a user-supplied path is never followed.
+            if out:
+                logger.warning(
+                    "[flow] the out parameter is ignored in deployment runs: the files go into "
+                    "the export folder %s",
+                    export_folder(),
+                )
+            out_file = deployment_export_path(d, flow_run.get_name())
+        else:
+            out_file = export_path(
+                out, d, flow_run.get_name() if not (out or "").lower().endswith(".csv") else None
+            )
         output_paths(out_file)
     progress(
         f"[flow] run {flow_run.get_name()} for as_of {d.isoformat()} on {tgt.label}"
@@ -243,4 +270,9 @@ def ct_seds_student_contacts(
     return summary
 
 
-__all__ = ["ct_seds_student_contacts", "export_path", "UsageError"]
+__all__ = [
+    "ct_seds_student_contacts",
+    "deployment_export_path",
+    "export_path",
+    "UsageError",
+]
