@@ -150,19 +150,47 @@ def _summarize_results(res: Any) -> tuple[int, list[str], int]:
     return len(results), sorted(failed), skipped
 
 
+_CONNECTION_LOST = re.compile(
+    r"connection|server closed|terminating|could not connect|no such file or directory|"
+    r"admin shutdown|database system is shutting down",
+    re.IGNORECASE,
+)
+
+
+def _lost_connection(res: Any) -> bool:
+    """Whether a failed node failed because the database went away (messages are only
+    searched for these words, never shown: they may quote data)."""
+    results = getattr(getattr(res, "result", None), "results", None) or []
+    return any(
+        str(getattr(r, "status", "")).lower() in FAILED
+        and _CONNECTION_LOST.search(str(getattr(r, "message", "") or ""))
+        for r in results
+    )
+
+
 def _failure_message(target: Target, as_of: date, res: Any) -> str:
     n, failed, skipped = _summarize_results(res)
     logs = log_dir(target) / "dbt.log"
     if failed:
         named = ", ".join(failed[:MAX_NAMED])
         more = f" and {len(failed) - MAX_NAMED} more" if len(failed) > MAX_NAMED else ""
+        if target.kind == "postgres" and _lost_connection(res):
+            cause = (
+                "the connection to PostgreSQL was lost during the build: check that the server "
+                "is running and reachable (PGHOST, PGPORT), then run `ctseds build` (or "
+                "`ctseds run`) again."
+            )
+        else:
+            cause = (
+                "a failing test usually means the extract or a seed (relationship crosswalk, "
+                "parent types) needs fixing. Fix it and run `ctseds build` (or `ctseds run`) "
+                "again."
+            )
         return (
             f"dbt build for as_of {as_of.isoformat()} on {target.label} failed: "
             f"{len(failed)} of {n} nodes failed ({named}{more}), {skipped} skipped. "
             "Nothing was exported and the previous build state was cleared. "
-            f"See {logs} for details; a failing test usually means the extract or a seed "
-            "(relationship crosswalk, parent types) needs fixing. Fix it and run "
-            "`ctseds build` (or `ctseds run`) again."
+            f"See {logs} for details; {cause}"
         )
     exc = getattr(res, "exception", None)
     detail = f": {type(exc).__name__}: {redact(_one_line(exc))}" if exc is not None else ""

@@ -711,6 +711,7 @@ def test_postgres_stopped_during_build(district, tmp_path):
         err = "".join(lines)
         line = clean_failure(rc, err)
         assert "postgres" in line.lower()
+        assert "server" in line.lower(), line  # says the database went away, not "fix a seed"
         assert not out.parent.exists() or not any(
             q.name in {f.name for f in files_of(out)} for q in out.parent.iterdir())
         no_canary(err + p.stdout.read(), "stderr of the stopped-PostgreSQL run")
