@@ -17,7 +17,6 @@ import json
 import os
 import re
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -139,6 +138,23 @@ def csv_record(fields: Sequence[Any]) -> bytes:
 
 
 _SPECIAL = re.compile(r'[",\r\n]')
+
+
+def csv_field_sql(expr: str) -> str:
+    """SQL (DuckDB and PostgreSQL) writing one text field the way csv_field does: NULL and ''
+    empty, quoted (inner quotes doubled) only when it holds a comma, quote, CR or LF."""
+    special = " or ".join(
+        f"strpos({expr}, {ch}) > 0" for ch in ("','", "'\"'", "chr(13)", "chr(10)")
+    )
+    return (
+        f"case when {expr} is null then '' when {special} "
+        f"then '\"' || replace({expr}, '\"', '\"\"') || '\"' else {expr} end"
+    )
+
+
+def csv_record_sql(exprs: Sequence[str]) -> str:
+    """SQL for one whole record of text columns, CRLF included (see csv_record)."""
+    return " || ',' || ".join(csv_field_sql(e) for e in exprs) + " || chr(13) || chr(10)"
 
 
 def text_record(fields: Sequence[str | None]) -> bytes:
@@ -416,33 +432,76 @@ def _prepare_selection(wh: _Warehouse, sel: Selection) -> None:
     )
 
 
-def _exception_rows(wh: _Warehouse, sel: Selection) -> list[tuple]:
+_EXCEPTION_COLUMNS = (
+    "student_code", "student_number", "school_number", "contact_id",
+    "parent_name", "severity", "reason", "detail",
+)
+
+
+def exception_order_sql(kind: str) -> str:
+    """ORDER BY for sel_exceptions that sorts exactly like exception_sort_key (report.md 6:
+    Student Code, Student Number as text, School Number and Contact ID numerically, Reason;
+    blanks first; text by code point), on DuckDB (byte order) and PostgreSQL (COLLATE "C")."""
+
+    def coll(x: str) -> str:
+        return f'{x} collate "C"' if kind == "postgres" else x
+
+    def blank(x: str) -> str:
+        return f"case when {x} is null or {x} = '' then 0 else 1 end"
+
+    def text(x: str) -> list[str]:
+        return [blank(x), coll(x)]
+
+    def number(x: str) -> list[str]:
+        plain = f"{x} ~ '^[0-9]+$'" if kind == "postgres" else f"regexp_full_match({x}, '[0-9]+')"
+        digits = f"ltrim({x}, '0')"  # numeric order of any length: by size, then digits
+        return [
+            f"case when {x} is null or {x} = '' then 0 when {plain} then 1 else 2 end",
+            f"case when {plain} then length({digits}) end",
+            coll(f"case when {plain} then {digits} end"),
+            coll(f"case when {plain} then null else {x} end"),
+        ]
+
+    keys = [
+        *text("student_code"), *text("student_number"), *number("school_number"),
+        *number("contact_id"), *text("reason"), *text("parent_name"), *text("severity"),
+        *text("detail"),
+    ]
+    return ", ".join(keys)
+
+
+def _exception_rows(wh: _Warehouse, sel: Selection) -> tuple[list[str], dict[str, int]]:
+    """The exceptions file's records, framed and sorted by the database, and the counts by
+    reason. Built in a temp table so that 100,000s of rows never pass through Python rows."""
     mart = wh.rel(EXCEPTIONS_MART)
     reasons = ", ".join(f"'{r}'" for r in STUDENT_REASONS)  # constants, not user values
-    rows: list[tuple] = []
-    for r in wh.all(
-        "select st.student_code, st.student_number, st.school_any, st.reason, d.detail "
+    fallback = " ".join(
+        f"when '{r}' then '{d.replace(chr(39), chr(39) * 2)}'"
+        for r, d in STUDENT_REASON_DETAIL.items()
+    )
+    wh.run(
+        "create temp table sel_exceptions ("
+        + ", ".join(f"{c} varchar" for c in _EXCEPTION_COLUMNS)
+        + ")"
+    )
+    wh.run(
+        "insert into sel_exceptions "
+        "select st.student_code, st.student_number, cast(st.school_any as varchar), null, null, "
+        f"'excluded', st.reason, coalesce(d.detail, case st.reason {fallback} else '' end) "
         "from sel_students st left join (select student_dcid, reason, min(detail) as detail "
         f"from {mart} group by student_dcid, reason) d "
         "on d.student_dcid = st.student_dcid and d.reason = st.reason "
         "where st.reason is not null"
-    ):
-        code, number, school, reason, detail = r
-        if detail is None:
-            detail = STUDENT_REASON_DETAIL.get(reason, "")
-        rows.append((code, number, school, None, None, "excluded", reason, detail))
-    rows += wh.all(
-        "select e.student_code, cast(e.student_number as varchar), st.school_ok, e.contact_id, "
+    )
+    wh.run(
+        "insert into sel_exceptions "
+        "select e.student_code, cast(e.student_number as varchar), "
+        "cast(st.school_ok as varchar), cast(e.contact_id as varchar), "
         "e.parent_name, e.severity, e.reason, e.detail "
         f"from {mart} e join sel_students st on st.student_dcid = e.student_dcid "
         f"where st.reason is null and e.reason not in ({reasons})"
     )
-    if sel.is_empty:
-        rows += wh.all(
-            "select e.student_code, cast(e.student_number as varchar), e.school_number, "
-            "e.contact_id, e.parent_name, e.severity, e.reason, e.detail "
-            f"from {mart} e where e.student_dcid is null"
-        )
+    extra: list[tuple] = []  # rows about the parameters themselves (few; bound values)
     if sel.schools is not None:
         found = {
             int(r[0])
@@ -453,7 +512,7 @@ def _exception_rows(wh: _Warehouse, sel: Selection) -> list[tuple]:
         }
         for school in sel.schools:
             if not (_PLAIN_INT.match(school) and int(school) in found):
-                rows.append(
+                extra.append(
                     (
                         None,
                         None,
@@ -475,7 +534,7 @@ def _exception_rows(wh: _Warehouse, sel: Selection) -> list[tuple]:
         }
         for ident in sel.students:
             if ident not in in_scope:
-                rows.append(
+                extra.append(
                     (
                         None,
                         ident,
@@ -487,9 +546,22 @@ def _exception_rows(wh: _Warehouse, sel: Selection) -> list[tuple]:
                         "the identifier matches no in-scope student",
                     )
                 )
-    formatted = [tuple(fmt(v) for v in row) for row in rows]
-    formatted.sort(key=exception_sort_key)
-    return formatted
+    marks = ", ".join([wh.ph] * len(_EXCEPTION_COLUMNS))
+    wh.many(f"insert into sel_exceptions values ({marks})", extra)
+    by_reason = dict(
+        sorted(
+            (str(r), int(n))
+            for r, n in wh.all("select reason, count(*) from sel_exceptions group by reason")
+        )
+    )
+    lines = [
+        r[0]
+        for r in wh.all(
+            f"select {csv_record_sql(_EXCEPTION_COLUMNS)} from sel_exceptions "
+            f"order by {exception_order_sql(wh.target.kind)}"
+        )
+    ]
+    return lines, by_reason
 
 
 # --------------------------------------------------------------------------- file writing
@@ -609,12 +681,13 @@ def write_outputs(
         for row in export_rows:
             if on_row is not None:
                 on_row(row)
-            tex.write(text_record(row))
+            # A str is a record the database already framed (csv_record_sql).
+            tex.write(row.encode("utf-8") if isinstance(row, str) else text_record(row))
             rows += 1
         tex.finish()
         tx.write(csv_record(EXCEPTIONS_HEADER))
         for row in exception_rows:
-            tx.write(csv_record(row))
+            tx.write(row.encode("utf-8") if isinstance(row, str) else csv_record(row))
         tx.finish()
         info = {
             "rows": rows,
@@ -681,23 +754,21 @@ def export(
         try:
             build = check_build_state(wh, as_of)
             _prepare_selection(wh, sel)
-            exceptions = _exception_rows(wh, sel)
+            exceptions, by_reason = _exception_rows(wh, sel)
             in_scope = int(wh.one("select count(*) from sel_students")[0])
-            cols = ", ".join(f"c.{wh._q(c)}" for c in columns)
-            sql = (
-                f"select {cols}, c.student_dcid from {wh.rel(EXPORTS_MART)} c "
+            selected = (
+                f"from {wh.rel(EXPORTS_MART)} c "
                 "join sel_students st on st.student_dcid = c.student_dcid "
-                "where st.reason is null order by c.export_order"
+                "where st.reason is null"
             )
-            reported: set[Any] = set()
-            ncols = len(columns)
+            # The database frames each record (see csv_record_sql): Python only writes bytes.
+            sql = f"select {csv_record_sql([f'c.{wh._q(c)}' for c in columns])} {selected} " \
+                "order by c.export_order"
+            reported = int(wh.one(f"select count(distinct c.student_dcid) {selected}")[0])
 
-            def rows() -> Iterator[tuple]:
-                for r in wh.stream(sql):
-                    reported.add(r[ncols])
-                    yield r[:ncols]
-
-            by_reason = dict(sorted(Counter(e[6] for e in exceptions).items()))
+            def rows() -> Iterator[str]:
+                for (line,) in wh.stream(sql):
+                    yield line
 
             def make_summary(info: dict[str, Any]) -> dict[str, Any]:
                 summary: dict[str, Any] = {
@@ -709,7 +780,7 @@ def export(
                         "include_portal_notifications": bool(include_portal_notifications),
                     },
                     "students_in_scope": in_scope,
-                    "students_reported": len(reported),
+                    "students_reported": reported,
                     "rows": info["rows"],
                     "exceptions": info["exceptions"],
                     "exceptions_by_reason": by_reason,

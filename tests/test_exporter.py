@@ -465,3 +465,74 @@ def test_missing_build_state_is_refused(built, tmp_path: Path):
         _export(other, tmp_path / "x.csv")
     assert "no complete build" in str(info.value)
     assert not (tmp_path / "x.csv").exists()
+
+
+_TRICKY = [None, "", "a,b", 'say "hi"', "12 Oak St\nApt 4", "cr\rx", "tab\tx", " lead ",
+           "José Peña", "\u00a0nbsp", '"', ",", "0203 555 0100"]
+
+
+def test_database_framing_equals_python_framing(target):
+    """The export's records are framed in SQL (csv_record_sql) on both engines: byte for
+    byte what csv_record writes in Python, for every kind of awkward value."""
+    from ctseds.db import connect
+    from ctseds.exporter import csv_record_sql
+
+    conn = connect(target)
+    try:
+        cur = conn.cursor()
+        cols = [f"c{i}" for i in range(len(_TRICKY))]
+        cur.execute(f"create temp table framing ({', '.join(c + ' varchar' for c in cols)})")
+        mark = "?" if target.kind == "duckdb" else "%s"
+        cur.execute(f"insert into framing values ({', '.join([mark] * len(cols))})", _TRICKY)
+        cur.execute(f"select {csv_record_sql(cols)} from framing")
+        line = cur.fetchone()[0]
+    finally:
+        conn.close()
+    assert line.encode("utf-8") == csv_record(_TRICKY)
+
+
+_SORT_ROWS = [
+    ("0000000002", "1", "9", "", "", "excluded", "z", ""),
+    ("", "abc", "", "", "", "warning", "student_not_in_scope", ""),
+    ("", "", "7", "", "", "warning", "school_not_found", ""),
+    ("", "", "1; drop table x", "", "", "warning", "school_not_found", ""),
+    ("", "", "10", "", "", "warning", "school_not_found", ""),
+    ("0000000001", "20", "", "", "", "excluded", "missing_sasid", ""),
+    ("0000000001", "100", "", "", "", "excluded", "x", ""),
+    ("0000000001", "100", "30", "12", "Émile", "warning", "phone_invalid", "Work Phone"),
+    ("0000000001", "100", "30", "12", "Émile", "warning", "phone_invalid", "Home Phone"),
+    ("0000000001", "100", "30", "9", "Zoe", "warning", "no_address", ""),
+    ("0000000001", "100", "4", "123456789012345678901234567890", "ana", "excluded",
+     "no_custody", ""),
+    ("0000000001", "100", "4", "99", "ana", "excluded", "no_custody", ""),
+    ("A", "100", "4", "99", "", "excluded", "b", ""),
+    ("a", "100", "4", "99", "", "excluded", "b", ""),
+]
+
+
+def test_database_exception_order_equals_python_order(target):
+    """sel_exceptions is sorted by SQL (exception_order_sql) on both engines: the same order
+    as exception_sort_key, the reference for report.md 6 (blanks first, numbers numerically,
+    text by code point)."""
+    from ctseds.db import connect
+    from ctseds.exporter import exception_order_sql
+
+    conn = connect(target)
+    try:
+        cur = conn.cursor()
+        cols = ["student_code", "student_number", "school_number", "contact_id",
+                "parent_name", "severity", "reason", "detail"]
+        cur.execute(f"create temp table sel_exceptions ({', '.join(c + ' varchar' for c in cols)})")
+        mark = "?" if target.kind == "duckdb" else "%s"
+        cur.executemany(
+            f"insert into sel_exceptions values ({', '.join([mark] * 8)})",
+            [tuple(v or None for v in row) for row in reversed(_SORT_ROWS)],
+        )
+        cur.execute(
+            f"select {', '.join(cols)} from sel_exceptions "
+            f"order by {exception_order_sql(target.kind)}"
+        )
+        got = [tuple(v or "" for v in row) for row in cur.fetchall()]
+    finally:
+        conn.close()
+    assert got == sorted(_SORT_ROWS, key=exception_sort_key)
