@@ -20,27 +20,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ctseds.exporter import EXPORT_HEADER
 from ctseds.targets import PROJECT_DIR
 
 SEED_DIR = PROJECT_DIR / "seeds"
 
 # Header names of report.md section 5, in order (column 14 included).
-HEADER: tuple[str, ...] = (
-    "Parent Name",
-    "Parent Type",
-    "Student Code",
-    "Email",
-    "Address",
-    "City",
-    "State",
-    "ZIP Code",
-    "Home Phone",
-    "Work Phone",
-    "Mobile/Cell Phone",
-    "Language",
-    "Student Lives Here",
-    "Can Receive Parent Portal Notifications",
-)
+HEADER: tuple[str, ...] = EXPORT_HEADER
 
 # Default configuration of report.md 5.1 / 5.3.
 PHONE_TYPES: tuple[tuple[str, str], ...] = (
