@@ -24,8 +24,11 @@ lint: $(STAMP)
 	$(BIN)/sqlfluff lint models
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
+# Test files run in parallel (one worker per core, at most 4; a file's tests stay together so
+# its shared builds are made once); each worker starts its own PostgreSQL and Prefect servers.
+PYTEST_WORKERS ?= -n auto --maxprocesses 4 --dist loadfile
 test: $(STAMP) lint
-	@$(BIN)/python -m pytest; rc=$$?; \
+	@$(BIN)/python -m pytest $(PYTEST_WORKERS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 docs: $(STAMP)

@@ -469,6 +469,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False))
+    if not os.environ.get("PREFECT_API_URL") and not debug:
+        # The temporary server's own services log tracebacks while it shuts down at the end of
+        # a successful run (events still in flight); they say nothing about the run.
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     if hasattr(args, "as_of") and args.as_of is None:
         args.as_of = date.today()  # computed once per run
     try:

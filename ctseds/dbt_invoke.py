@@ -168,13 +168,34 @@ def _lost_connection(res: Any) -> bool:
     )
 
 
+_UNTYPED = re.compile(r"ctseds: not a valid (integer|date|timestamp|flag)\b")
+
+
+def _untyped_kinds(res: Any) -> list[str]:
+    """The kinds named by the staging typing macros' own errors (macros/typing.sql): a raw
+    value that does not parse. The messages hold only the kind, never the value."""
+    results = getattr(getattr(res, "result", None), "results", None) or []
+    found = set()
+    for r in results:
+        found.update(_UNTYPED.findall(str(getattr(r, "message", "") or "")))
+    return sorted(found)
+
+
 def _failure_message(target: Target, as_of: date, res: Any) -> str:
     n, failed, skipped = _summarize_results(res)
     logs = log_dir(target) / "dbt.log"
     if failed:
         named = ", ".join(failed[:MAX_NAMED])
         more = f" and {len(failed) - MAX_NAMED} more" if len(failed) > MAX_NAMED else ""
-        if target.kind == "postgres" and _lost_connection(res):
+        untyped = _untyped_kinds(res)
+        if untyped:
+            cause = (
+                f"a raw PowerSchool table holds a value that is not a valid "
+                f"{' or '.join(untyped)} (see docs/input.md); the failed staging model names the "
+                "table. Correct the value in that table (or in the extract, then load it "
+                "again) and run `ctseds build` (or `ctseds run`) again."
+            )
+        elif target.kind == "postgres" and _lost_connection(res):
             cause = (
                 "the connection to PostgreSQL was lost during the build: check that the server "
                 "is running and reachable (PGHOST, PGPORT), then run `ctseds build` (or "
@@ -303,6 +324,8 @@ def _run_plain(args: list[str], progress: Progress) -> Any:
 
 
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+# The typing macros' own constant errors (macros/typing.sql) hold no value: kept.
+_KEEP = {f"ctseds: not a valid {kind}" for kind in ("integer", "date", "timestamp", "flag")}
 
 
 def redact(text: Any) -> Any:
@@ -314,7 +337,11 @@ def redact(text: Any) -> Any:
     """
     if not isinstance(text, str):
         return text
-    return _QUOTED.sub(lambda m: m.group(0)[0] + "..." + m.group(0)[0], text)
+    def hide(m: re.Match) -> str:
+        quoted = m.group(0)
+        return quoted if quoted[1:-1] in _KEEP else quoted[0] + "..." + quoted[0]
+
+    return _QUOTED.sub(hide, text)
 
 
 def _scrub_failure_logs(target: Target, log_start: int) -> None:

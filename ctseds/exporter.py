@@ -418,13 +418,16 @@ def _prepare_selection(wh: _Warehouse, sel: Selection) -> None:
         "create temp table sel_students as "
         "select student_dcid, student_number, student_code, school_any, school_ok, "
         "case when student_excluded = 1 then 'student_excluded' "
-        "when school_ok is null then 'school_excluded' "
+        "when has_school_ok = 0 then 'school_excluded' "
         "when sasid_reason is not null then sasid_reason end as reason "
         "from (select s.student_dcid, "
         "max(cast(s.student_number as varchar)) as student_number, "
         "max(s.student_code) as student_code, "
         "min(s.school_number) as school_any, "
         "min(case when s.is_school_excluded then null else s.school_number end) as school_ok, "
+        # A covering enrollment with no school number (no Schools row) is not excluded
+        # (report.md 2.4): the flag, not school_ok (NULL then), decides.
+        "max(case when s.is_school_excluded then 0 else 1 end) as has_school_ok, "
         "max(case when s.is_student_excluded then 1 else 0 end) as student_excluded, "
         "max(s.sasid_reason) as sasid_reason "
         f"from {wh.rel(SCOPED)} s where {school_filter} and {student_filter} "

@@ -141,11 +141,19 @@ def _bad_sql(column: Column) -> str:
             f"({c} IS NOT NULL AND {c} NOT IN ({common}) AND "
             f"NOT regexp_matches({c}, {_spaced(_FLAG_RE)}))"
         )
+    # DuckDB also prints `infinity`, 5-digit years and `(BC)` dates back unchanged: the
+    # canonical shortcut only takes values of the plain YYYY-MM-DD... shape.
     if kind == "date":
-        canonical = f"coalesce(CAST(try_cast({c} AS DATE) AS VARCHAR) = {c}, false)"
+        canonical = (
+            f"coalesce(length({c}) = 10 AND substr({c}, 5, 1) = '-' "
+            f"AND CAST(try_cast({c} AS DATE) AS VARCHAR) = {c}, false)"
+        )
         return f"({c} IS NOT NULL AND NOT {canonical} AND {_date_bad(c, t)})"
     if kind == "timestamp":
-        canonical = f"coalesce(CAST(try_cast({c} AS TIMESTAMP) AS VARCHAR) = {c}, false)"
+        canonical = (
+            f"coalesce(substr({c}, 5, 1) = '-' AND NOT contains({c}, '(') "
+            f"AND CAST(try_cast({c} AS TIMESTAMP) AS VARCHAR) = {c}, false)"
+        )
         date_part = (
             f"(CASE WHEN contains({c}, '/') THEN split_part({t}, ' ', 1) ELSE left({t}, 10) END)"
         )
@@ -168,6 +176,13 @@ class _FileInfo:
     path: Path
     header: list[str]  # as read (BOM removed)
     index: dict[str, int]  # lower-case column name -> field position
+    # What DuckDB parses: the file itself, or its copy with uniform line ends
+    # (_uniform_line_ends). Messages always name `path` and its lines.
+    source: Path | None = None
+
+    @property
+    def parse_path(self) -> Path:
+        return self.source or self.path
 
 
 # ---------------------------------------------------------------------------------------
@@ -187,13 +202,19 @@ def _line_of_offset(path: Path, offset: int) -> int:
     return line
 
 
-def _check_bytes(path: Path) -> None:
-    """No NUL byte, valid UTF-8 (a byte-order mark is fine)."""
+def _check_bytes(path: Path) -> bool:
+    """No NUL byte, valid UTF-8 (a byte-order mark is fine). Returns whether the file holds
+    both CRLF and bare LF line breaks (mixed record ends, or LF inside quoted CRLF records)."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     base = 0
+    crlf = lf = 0
+    last = b""
     with path.open("rb") as f:
         while True:
             chunk = f.read(_CHUNK)
+            lf += chunk.count(b"\n")
+            crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            last = chunk[-1:]
             nul = chunk.find(b"\x00") if chunk else -1
             if nul >= 0:
                 line = _line_of_offset(path, base + nul)
@@ -212,7 +233,7 @@ def _check_bytes(path: Path) -> None:
                     "UTF-8 CSV."
                 ) from None
             if not chunk:
-                return
+                return 0 < crlf < lf
             base += len(chunk)
 
 
@@ -241,10 +262,11 @@ def _read_header(table: Table, path: Path) -> _FileInfo:
             f"name the columns, for example {', '.join(c.header for c in table.columns[:3])}."
         )
     index: dict[str, int] = {}
+    known = {c.name for c in table.columns}
     for pos, raw in enumerate(header):
         name = raw.strip().lower()
-        if not name:
-            continue
+        if not name or name not in known:
+            continue  # extra columns are ignored (input.md), repeated ones too
         if name in index:
             raise CtsedsError(
                 f"{path.name} line 1: the column {raw.strip()} appears more than once in the "
@@ -350,7 +372,7 @@ def _read_csv_sql(info: _FileInfo) -> str:
     ncols = len(info.header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
     src = (
-        f"read_csv({_lit(str(info.path))}, header = true, delim = ',', quote = '\"', "
+        f"read_csv({_lit(str(info.parse_path))}, header = true, delim = ',', quote = '\"', "
         f"escape = '\"', auto_detect = false, columns = {columns}, strict_mode = true, "
         f"null_padding = false, ignore_errors = false, all_varchar = true, "
         f"encoding = 'utf-8', max_line_size = {_MAX_LINE})"
@@ -488,14 +510,46 @@ def load_extracts(
             f"The extracts folder {extracts_dir} does not exist or is not a folder. Pass the "
             "folder holding the 13 PowerSchool CSV files."
         )
-    infos = _check_files(extracts_dir)
     say = progress or (lambda _msg: None)
-    if target.kind == "duckdb":
-        return _load_duckdb(infos, target, say)
-    return _load_postgres(infos, target, say)
+    with tempfile.TemporaryDirectory(prefix="ctseds-extracts-") as work:
+        infos = _check_files(extracts_dir, Path(work))
+        if target.kind == "duckdb":
+            return _load_duckdb(infos, target, say)
+        return _load_postgres(infos, target, say)
 
 
-def _check_files(extracts_dir: Path) -> list[_FileInfo]:
+def _strict_parse_fails(info: _FileInfo) -> bool:
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"SELECT count(*) FROM ({_read_csv_sql(info)})").fetchone()
+        return False
+    except duckdb.Error:
+        return True
+    finally:
+        con.close()
+
+
+def _uniform_line_ends(info: _FileInfo, folder: Path) -> Path:
+    """A copy of a file whose records end with both CRLF and LF (rows appended by another
+    tool), which DuckDB's strict parser refuses, with LF record ends only. Field values,
+    quoted line breaks included, are kept exactly, and records map one to one, so messages
+    still name the original file's lines."""
+    out = folder / info.path.name
+    csv.field_size_limit(_MAX_LINE)
+    with _open_text(info.path) as src, out.open("w", encoding="utf-8", newline="") as dst:
+        writer = csv.writer(dst, lineterminator="\n")
+        try:
+            for row in _csv_reader(src):
+                if row:
+                    writer.writerow(row)
+        except csv.Error:
+            raise _diagnose_parse_error(info, "") from None
+    return out
+
+
+def _check_files(extracts_dir: Path, work: Path) -> list[_FileInfo]:
     missing = [t.file_name for t in TABLES.values() if not (extracts_dir / t.file_name).is_file()]
     if missing:
         raise CtsedsError(
@@ -507,8 +561,11 @@ def _check_files(extracts_dir: Path) -> list[_FileInfo]:
     for table in TABLES.values():
         path = extracts_dir / table.file_name
         try:
-            _check_bytes(path)
-            infos.append(_read_header(table, path))
+            mixed = _check_bytes(path)
+            info = _read_header(table, path)
+            if mixed and _strict_parse_fails(info):
+                info.source = _uniform_line_ends(info, work)
+            infos.append(info)
         except OSError as exc:
             raise CtsedsError(
                 f"Cannot read {path}: {exc.strerror or type(exc).__name__}. Nothing was loaded."

@@ -13,18 +13,30 @@
     nullif(trim(both ' ' from cast({{ column }} as {{ dbt.type_string() }})), '')
 {%- endmacro %}
 
+{#- A value that does not parse: an expression of the column's type that fails the query for
+    this row only (it depends on the value, so no engine folds it at plan time). The error
+    names the expected type, never the value. -#}
+{% macro _invalid(text_expr, kind, sql_type) -%}
+    cast(substr({{ text_expr }}, 1, 0) || 'ctseds: not a valid {{ kind }}' as {{ sql_type }})
+{%- endmacro %}
+
 {#- Text columns: kept as they are; an empty value is NULL. -#}
 {% macro ps_text(column) -%}
     nullif(cast({{ column }} as {{ dbt.type_string() }}), '')
 {%- endmacro %}
 
-{#- Integers and IDs: digits, optionally followed by '.0' (spreadsheet damage). -#}
+{#- Integers and IDs: digits, optionally followed by '.0' (spreadsheet damage); anything
+    else (a sign, other decimals: '0.6' would round on DuckDB) fails the build. -#}
 {% macro ps_int(column) -%}
     {%- set t = _typed_text(column) -%}
-    cast(
+    {%- set digits -%}
         case when {{ t }} like '%.0' then substr({{ t }}, 1, {{ dbt.length(t) }} - 2) else {{ t }} end
-        as {{ dbt.type_bigint() }}
-    )
+    {%- endset -%}
+    case
+        when translate({{ digits }}, '0123456789', '') = ''
+            then cast({{ digits }} as {{ dbt.type_bigint() }})
+        else {{ _invalid(t, 'integer', dbt.type_bigint()) }}
+    end
 {%- endmacro %}
 
 {#- Dates: YYYY-MM-DD (a native date or timestamp reads the same) or M/D/YYYY. -#}
@@ -37,7 +49,8 @@
                 cast(split_part({{ t }}, '/', 1) as integer),
                 cast(split_part({{ t }}, '/', 2) as integer)
             )
-        else cast(substr({{ t }}, 1, 10) as date)
+        when {{ t }} like '____-__-__%' then cast(substr({{ t }}, 1, 10) as date)
+        else {{ _invalid(t, 'date', 'date') }}
     end
 {%- endmacro %}
 
@@ -63,7 +76,7 @@
                 cast(split_part({{ clock }}, ':', 2) as integer),
                 cast(coalesce(nullif(split_part({{ clock }}, ':', 3), ''), '0') as double precision)
             )
-        else cast(
+        when {{ t }} like '____-__-__%' then cast(
             regexp_replace(
                 replace({{ t }}, 'T', ' '),
                 '(:[0-9]{2}([.][0-9]+)?)([+-][0-9]{2}(:?[0-9]{2})?|Z)$',
@@ -71,6 +84,7 @@
             )
             as timestamp
         )
+        else {{ _invalid(t, 'timestamp', 'timestamp') }}
     end
 {%- endmacro %}
 
@@ -85,6 +99,7 @@
             when {{ raw }} = '0' then false
             when {{ t }} in ('1', 'true', 'y') then true
             when {{ t }} in ('0', 'false', 'n') then false
+            else {{ _invalid(t, 'flag', 'boolean') }}
         end
     {%- endset -%}
     {%- if default is none -%}
@@ -94,7 +109,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Staging pre-hook: on PostgreSQL, read timestamptz columns as UTC. -#}
+{#- Staging pre-hook: read timestamptz columns as UTC (input.md), whatever the time zone of
+    the machine (DuckDB) or the database session (PostgreSQL). -#}
 {% macro staging_session_setup() -%}
     {{ return(adapter.dispatch('staging_session_setup', 'ctseds')()) }}
 {%- endmacro %}
@@ -104,5 +120,5 @@
 {%- endmacro %}
 
 {% macro duckdb__staging_session_setup() -%}
-    select 1
+    set TimeZone = 'UTC'
 {%- endmacro %}

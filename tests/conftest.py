@@ -151,3 +151,26 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+@pytest.fixture(scope="session")
+def prefect_api(prefect_harness):
+    """The harness's Prefect server, shared with every `ctseds` process a test starts.
+
+    Without PREFECT_API_URL each `ctseds run` process would start its own temporary server
+    (10-15 s each); with it they all report to this one real server, whose database the
+    privacy tests scan. Yields {"url": ..., "database": Path of its SQLite file}.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
+
+    url = PREFECT_API_URL.value()
+    database = Path(PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split(":///", 1)[1])
+    saved = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = url
+    try:
+        yield {"url": url, "database": database}
+    finally:
+        if saved is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = saved

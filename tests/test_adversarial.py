@@ -4,18 +4,19 @@ leaking into logs.
 
 Every district here is synthetic (ctseds.generator) with planted "canary" values that must
 never show up outside the export and exceptions files. The CLI is always a real process
-(`.venv/bin/ctseds`) so exit codes and stderr are the real ones.
+(`.venv/bin/ctseds`) so exit codes and stderr are the real ones; every one of them reports to
+the session's Prefect server (fixture prefect_api), whose database the privacy tests scan.
+Concurrent runs (and hostile parameters on PostgreSQL) are in test_concurrency.py.
 
-Cost: the dbt builds dominate (about 50 s each on DuckDB), so builds are shared through
-module-scoped fixtures: one lone `ctseds run` of the canary district for 2026-11-16 (the
-privacy run and the reference file), one flow run for 2026-10-01 (the hostile-parameter flow
-run, whose warehouse then gives the 2026-10-01 reference), the concurrent pairs, one build
-stopped by PostgreSQL going away and one build made to fail.
+Cost: the flow runs dominate (a dbt build with a Prefect task per node takes about 25 s
+even for a small district), so builds are shared through module-scoped fixtures: one lone
+`ctseds run` of the canary district for 2026-11-16 (the privacy run and the reference file),
+one flow run for 2026-10-01 (the hostile-parameter flow run), one build stopped by
+PostgreSQL going away and one build made to fail.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -24,19 +25,34 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from cli_helpers import (
+    CTSEDS,
+    HOSTILE_SCHOOL,
+    HOSTILE_STUDENT,
+    PYTHON,
+    build_state,
+    check_hostile_files,
+    clean_failure,
+    cli_env,
+    files_of,
+    popen_cli,
+    read_csv,
+    rewrite_csv,
+    run_cli,
+    sha256,
+    table_counts,
+    target_args,
+)
 
 from ctseds.db import connect, quote_ident
 from ctseds.tables import TABLES
 from ctseds.targets import Target
 
-CTSEDS = str(Path(sys.executable).with_name("ctseds"))
-PYTHON = sys.executable
 STUDENTS = 150
 D1 = "2026-11-16"
 D2 = "2026-10-01"
@@ -58,8 +74,6 @@ CANARY_TOKENS = [
 ]
 MISSING_PERSON_ID = "99999991"  # referenced by a StudentContactAssoc row, no Person row
 
-HOSTILE_STUDENT = "1' or '1'='1"
-HOSTILE_SCHOOL = "1; drop table students"
 
 _CREATED_TARGETS: list[Target] = []
 
@@ -67,57 +81,11 @@ _CREATED_TARGETS: list[Target] = []
 # --------------------------------------------------------------------------- helpers
 
 
-def _env(prefect_home: Path | None = None, extra: dict | None = None) -> dict:
-    env = dict(os.environ)
-    env.pop("PREFECT_API_URL", None)  # each CLI process gets its own temporary Prefect server
-    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    if prefect_home is not None:
-        prefect_home.mkdir(parents=True, exist_ok=True)
-        env["PREFECT_HOME"] = str(prefect_home)
-    if extra:
-        env.update(extra)
-    return env
-
-
-def run_cli(*args: str, prefect_home: Path | None = None, env: dict | None = None,
-            timeout: int = 600, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [CTSEDS, *args], env=_env(prefect_home, env), capture_output=True, text=True,
-        timeout=timeout, cwd=cwd,
-    )
-
-
-def popen_cli(*args: str, prefect_home: Path | None = None, env: dict | None = None,
-              **kw) -> subprocess.Popen:
-    return subprocess.Popen(
-        [CTSEDS, *args], env=_env(prefect_home, env), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, **kw,
-    )
-
-
-def clean_failure(code: int, stderr: str, expected: int = 1) -> str:
-    """Exit status `expected`, exactly one `error:` paragraph, no traceback; returns it."""
-    assert code == expected, stderr[-3000:]
-    assert "Traceback" not in stderr, stderr[-3000:]
-    lines = [ln for ln in stderr.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, stderr[-3000:]
-    return lines[0]
-
-
 def no_canary(text: str | bytes, where: str) -> None:
     data = text.encode("utf-8", "replace") if isinstance(text, str) else text
     low = data.lower()
     for token in CANARY_TOKENS:
         assert token.lower().encode() not in low, f"canary {token!r} found in {where}"
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def files_of(out: Path) -> tuple[Path, Path, Path]:
-    stem = out.name[: -len(".csv")]
-    return out, out.with_name(f"{stem}.exceptions.csv"), out.with_name(f"{stem}.summary.json")
 
 
 def duck(warehouse: Path) -> Target:
@@ -130,33 +98,6 @@ def copy_warehouse(src: Path, dst: Path) -> Target:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dst)
     return duck(dst)
-
-
-def target_args(t: Target) -> list[str]:
-    if t.kind == "duckdb":
-        return ["--warehouse", str(t.warehouse)]
-    return ["--target", "postgres", "--raw-schema", t.raw_schema, "--schema", t.schema]
-
-
-def table_counts(t: Target) -> dict[str, int]:
-    """Row count of every table and view in the raw and model schemas."""
-    conn = connect(t)
-    try:
-        cur = conn.cursor()
-        cur.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in (%s, %s) order by 1, 2".replace(
-                "%s", "?" if t.kind == "duckdb" else "%s"),
-            (t.raw_schema, t.schema),
-        )
-        names = [(r[0], r[1]) for r in cur.fetchall()]
-        counts = {}
-        for schema, name in names:
-            cur.execute(f"select count(*) from {quote_ident(schema)}.{quote_ident(name)}")
-            counts[f"{schema}.{name}"] = cur.fetchone()[0]
-        return counts
-    finally:
-        conn.close()
 
 
 def raw_snapshot(t: Target) -> dict[str, str]:
@@ -172,29 +113,6 @@ def raw_snapshot(t: Target) -> dict[str, str]:
         return out
     finally:
         conn.close()
-
-
-def build_state(t: Target) -> list[str]:
-    conn = connect(t)
-    try:
-        cur = conn.cursor()
-        cur.execute(f"select as_of from {quote_ident(t.schema)}.ctseds_build_state")
-        return sorted(str(r[0]) for r in cur.fetchall())
-    finally:
-        conn.close()
-
-
-def read_csv(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.reader(f))
-
-
-def rewrite_csv(path: Path, edit) -> None:
-    """Rewrite an extract file through `edit(rows)` (rows include the header)."""
-    rows = read_csv(path)
-    rows = edit(rows) or rows
-    with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerows(rows)
 
 
 def plant_canaries(ex: Path) -> None:
@@ -249,8 +167,9 @@ def scan_tree(folder: Path, where: str, skip: set[Path] = frozenset()) -> int:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _forget_dbt_targets():
-    """Remove the private dbt target folders of the throwaway warehouses at the end."""
+def _forget_dbt_targets(prefect_api):
+    """Every CLI process here reports to the session's Prefect server (prefect_api). At the
+    end, remove the private dbt target folders of the throwaway warehouses."""
     yield
     from ctseds.dbt_invoke import target_dir
 
@@ -262,7 +181,7 @@ def _forget_dbt_targets():
 
 
 @pytest.fixture(scope="module")
-def district(tmp_path_factory):
+def district(tmp_path_factory, prefect_api):
     """The canary district and one lone `ctseds run` for D1 on DuckDB (debug off)."""
     from ctseds.generator import generate
 
@@ -278,8 +197,10 @@ def district(tmp_path_factory):
     proc = run_cli("run", "--extracts", str(ex), "--out", str(out), "--as-of", D1,
                    *target_args(t), prefect_home=home)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    run_name = proc.stderr.split("[flow] run ", 1)[1].split()[0]
     return {"base": base, "extracts": ex, "target": t, "out": out, "proc": proc,
-            "prefect_home": home, "seconds": time.monotonic() - t0}
+            "prefect_home": home, "prefect_db": prefect_api["database"],
+            "flow_run_name": run_name, "seconds": time.monotonic() - t0}
 
 
 @pytest.fixture(scope="module")
@@ -314,7 +235,7 @@ def loaded_targets(district, tmp_path_factory, request):
 @pytest.fixture(scope="module")
 def flow_d2(prefect_harness, district, tmp_path_factory):
     """The flow run as the `export` deployment, for D2, with hostile parameters and an `out`
-    pointing outside the export folder; then the plain export of D2 (the D2 reference)."""
+    pointing outside the export folder."""
     from flows.ct_seds_flow import ct_seds_student_contacts
 
     base = tmp_path_factory.mktemp("flow")
@@ -338,11 +259,8 @@ def flow_d2(prefect_harness, district, tmp_path_factory):
             else:
                 os.environ[k] = v
     after = table_counts(t)
-    ref = base / "ref" / "d2.csv"
-    proc = run_cli("export", "--as-of", D2, "--out", str(ref), *target_args(t))
-    assert proc.returncode == 0, proc.stderr[-3000:]
     return {"state": state, "target": t, "exports": exports, "escape": escape,
-            "before": before, "after": after, "ref": ref, "base": base}
+            "before": before, "after": after, "base": base}
 
 
 # --------------------------------------------------------------------------- bad extracts
@@ -495,39 +413,7 @@ def test_hostile_cli_parameters_duckdb(args, reason, district, tmp_path):
     out = tmp_path / "out" / "h.csv"
     proc = run_cli("export", "--as-of", D1, "--out", str(out), *args, *target_args(t))
     assert proc.returncode == 0, proc.stderr
-    _check_hostile_files(out, args, reason)
-    assert table_counts(t) == before
-
-
-def _check_hostile_files(out: Path, args: list[str], reason: str) -> None:
-    export, exc, summary = files_of(out)
-    assert export.read_bytes().count(b"\r\n") == 1  # header only: nothing matched
-    rows = read_csv(exc)[1:]
-    assert [r[6] for r in rows] == [reason], rows
-    value = args[1]
-    if reason == "student_not_in_scope":
-        assert rows[0][1] == value
-    else:
-        assert rows[0][2] == value
-    s = json.loads(summary.read_text())
-    assert s["rows"] == 0 and s["students_in_scope"] == 0
-
-
-@pytest.mark.slow
-@pytest.mark.postgres
-def test_hostile_cli_parameters_postgres(pg_pair, tmp_path):
-    t = pg_pair["target"]
-    as_of = build_state(t)[0]
-    before = table_counts(t)
-    for args, reason in (
-        (["--student", HOSTILE_STUDENT], "student_not_in_scope"),
-        (["--school", HOSTILE_SCHOOL], "school_not_found"),
-        (["--school", "111); drop table ctseds_build_state; --"], "school_not_found"),
-    ):
-        out = tmp_path / f"{reason}.csv"
-        proc = run_cli("export", "--as-of", as_of, "--out", str(out), *args, *target_args(t))
-        assert proc.returncode == 0, proc.stderr
-        _check_hostile_files(out, args, reason)
+    check_hostile_files(out, args, reason)
     assert table_counts(t) == before
 
 
@@ -615,7 +501,7 @@ def test_sigkill_during_export_at_random_delays(district, tmp_path):
     outcomes = []
     for _ in range(8):
         delay = rng.uniform(0.5 * full, 1.05 * full)
-        p = subprocess.Popen([CTSEDS, *_export_args(t, out)], env=_env(),
+        p = subprocess.Popen([CTSEDS, *_export_args(t, out)], env=cli_env(),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
@@ -665,7 +551,7 @@ def test_sigkill_at_exact_points_keeps_the_previous_export(point, district, tmp_
     assert proc.returncode == 0, proc.stderr
     old_export = sha256(out)
     p = subprocess.run([PYTHON, "-c", _KILL_HOOK, *_export_args(t, out)],
-                       env=_env(extra={"ADV_KILL_POINT": point}), capture_output=True)
+                       env=cli_env(extra={"ADV_KILL_POINT": point}), capture_output=True)
     assert p.returncode == -signal.SIGKILL, p.stderr[-2000:]
     assert sha256(out) == old_export
     assert read_csv(out)[0][-1] != "Can Receive Parent Portal Notifications"
@@ -752,57 +638,6 @@ def test_second_process_holding_the_duckdb_warehouse(district, tmp_path):
     assert out.read_bytes() == district["out"].read_bytes()
 
 
-# --------------------------------------------------------------------------- concurrency
-
-
-def _pair(district, t: Target, base: Path) -> dict:
-    outs = {D1: base / "d1" / "c.csv", D2: base / "d2" / "c.csv"}
-    procs = {
-        d: popen_cli("run", "--extracts", str(district["extracts"]), "--as-of", d,
-                     "--out", str(o), *target_args(t), prefect_home=base / f"ph-{d}")
-        for d, o in outs.items()
-    }
-    results = {d: (p.wait(900), p.stdout.read(), p.stderr.read()) for d, p in procs.items()}
-    return {"outs": outs, "results": results, "target": t}
-
-
-@pytest.mark.slow
-def test_two_runs_on_one_duckdb_warehouse(district, flow_d2, tmp_path):
-    t = duck(tmp_path / "wh" / "shared.duckdb")
-    res = _pair(district, t, tmp_path)
-    _check_pair(res, district, flow_d2)
-
-
-@pytest.fixture(scope="module")
-def pg_pair(pg_env, district, flow_d2, tmp_path_factory):
-    from conftest import _drop_pg_target, _make_pg_target
-
-    base = tmp_path_factory.mktemp("pgpair")
-    t = _make_pg_target(base)
-    _CREATED_TARGETS.append(t)
-    try:
-        yield _pair(district, t, base)
-    finally:
-        _drop_pg_target(t)
-
-
-@pytest.mark.slow
-@pytest.mark.postgres
-def test_two_runs_on_one_postgres_schema(pg_pair, district, flow_d2):
-    _check_pair(pg_pair, district, flow_d2)
-
-
-def _check_pair(res, district, flow_d2) -> None:
-    for d, (rc, _, err) in res["results"].items():
-        assert rc == 0, f"{d}: {err[-3000:]}"
-    refs = {D1: district["out"], D2: flow_d2["ref"]}
-    for d, out in res["outs"].items():
-        ref = refs[d]
-        for got, want in zip(files_of(out)[:2], files_of(ref)[:2], strict=True):
-            assert got.read_bytes() == want.read_bytes(), f"{d}: {got.name} differs from lone run"
-        assert json.loads(files_of(out)[2].read_text())["as_of"] == d
-
-
 # --------------------------------------------------------------------------- privacy
 
 
@@ -822,20 +657,21 @@ def test_canaries_reach_the_export_and_nowhere_else(district):
     no_canary(summary.read_bytes(), "summary file")
     n = scan_tree(target_dir(district["target"]), "dbt target/log folder")
     assert n > 3
-    home = district["prefect_home"]
-    assert any(home.glob("*.db")), list(home.iterdir())
-    scan_tree(home, "Prefect home (database, logs, results)")
+    scan_tree(district["prefect_home"], "Prefect home of the run (settings, results)")
+    db = _prefect_db_bytes(district["prefect_db"])
+    no_canary(db, "Prefect server database (flow and task runs, logs, artifacts)")
     # the Prefect database really holds this run's logs and artifact (else the scan is empty)
-    db = b"".join(p.read_bytes() for p in home.glob("prefect.db*"))
+    assert district["flow_run_name"].encode() in db
     assert b"[export]" in db and b"sha256" in db
 
 
-def _prefect_db_bytes(home: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+def _prefect_db_bytes(database: Path) -> bytes:
+    """The Prefect server's SQLite database with its write-ahead log."""
+    return b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
 
 
 @pytest.mark.slow
-def test_failed_load_does_not_echo_canaries(district, tmp_path):
+def test_failed_load_does_not_echo_canaries(district, prefect_api, tmp_path):
     folder = tmp_path / "ex"
     shutil.copytree(district["extracts"], folder)
 
@@ -851,12 +687,13 @@ def test_failed_load_does_not_echo_canaries(district, tmp_path):
     line = clean_failure(proc.returncode, proc.stderr)
     assert "person.csv" in line and "column ID" in line
     no_canary(proc.stdout + proc.stderr, "stderr of the failed load")
-    no_canary(_prefect_db_bytes(home), "Prefect home of the failed load")
+    scan_tree(home, "Prefect home of the failed load")
+    no_canary(_prefect_db_bytes(prefect_api["database"]), "Prefect server after the failed load")
     assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.slow
-def test_failed_dbt_build_does_not_echo_canaries(district, tmp_path):
+def test_failed_dbt_build_does_not_echo_canaries(district, prefect_api, tmp_path):
     """Tables already in the warehouse are not validated by the loader: a value that does not
     parse fails the build (staging cast), and the database error quotes the value."""
     from ctseds.dbt_invoke import target_dir
@@ -876,7 +713,8 @@ def test_failed_dbt_build_does_not_echo_canaries(district, tmp_path):
     assert "stg_powerschool__person" in line
     no_canary(proc.stdout + proc.stderr, "stderr of the failed build")
     assert not out.parent.exists()
-    no_canary(_prefect_db_bytes(home), "Prefect logs of the failed build")
+    scan_tree(home, "Prefect home of the failed build")
+    no_canary(_prefect_db_bytes(prefect_api["database"]), "Prefect logs of the failed build")
     scan_tree(target_dir(t), "dbt target/log folder of the failed build")
 
 

@@ -189,7 +189,8 @@ def test_export_options_from_the_command_line(cli_built, tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_run_is_one_flow_run_and_matches_the_plain_export(cli_built, tmp_path: Path):
+def test_run_is_one_flow_run_and_matches_the_plain_export(cli_built, prefect_api,
+                                                         tmp_path: Path):
     _, extracts, _, plain = cli_built
     wh = tmp_path / "wh" / "run.duckdb"
     out = tmp_path / "run" / "contacts.csv"
@@ -203,27 +204,7 @@ def test_run_is_one_flow_run_and_matches_the_plain_export(cli_built, tmp_path: P
     assert (out.with_name("contacts.exceptions.csv").read_bytes()
             == plain.with_name("contacts.exceptions.csv").read_bytes())
     assert out.with_name("contacts.summary.json").exists()
-
-
-@pytest.mark.slow
-@pytest.mark.postgres
-def test_run_on_postgres_matches_duckdb(cli_built, pg_env, tmp_path: Path):
-    from conftest import _drop_pg_target, _make_pg_target
-
-    _, extracts, _, plain = cli_built
-    target = _make_pg_target(tmp_path)
-    try:
-        out = tmp_path / "pg" / "contacts.csv"
-        proc = run_cli("run", "--target", "postgres", "--raw-schema", target.raw_schema,
-                       "--schema", target.schema, "--extracts", str(extracts), "--out",
-                       str(out), "--as-of", AS_OF)
-        assert proc.returncode == 0, proc.stderr
-        assert out.read_bytes() == plain.read_bytes()
-        assert (out.with_name("contacts.exceptions.csv").read_bytes()
-                == plain.with_name("contacts.exceptions.csv").read_bytes())
-    finally:
-        _drop_pg_target(target)
-        _forget(target=target)
+    # `ctseds run` on PostgreSQL: test_concurrency.py compares it with lone DuckDB runs.
 
 
 @pytest.mark.slow

@@ -356,6 +356,5 @@ def test_deployments_served_and_run_through_the_api(tmp_path: Path):
             shutil.rmtree(
                 target_dir(Target(kind="duckdb", warehouse=warehouse)), ignore_errors=True
             )
-    elapsed = time.monotonic() - t_start
-    print(f"end-to-end deployment test: {elapsed:.1f} s")
-    assert elapsed < 300, f"took {elapsed:.0f} s"
+    # Timing is reported, never asserted (performance belongs to `ctseds bench`).
+    print(f"end-to-end deployment test: {time.monotonic() - t_start:.1f} s")

@@ -157,19 +157,15 @@ def _check_run(state, out: Path) -> None:
 
 
 @pytest.mark.slow
-def test_flow_on_duckdb_nightly_then_export(prefect_harness, extracts, tmp_path: Path):
+def test_flow_on_duckdb(prefect_harness, extracts, tmp_path: Path):
+    """Load, build and export in one flow run; `out` names a folder, so the file is named
+    after D and the flow run. (A run with export=False — the nightly refresh — is the
+    deployment run of test_deployments_e2e.py.)"""
     wh = tmp_path / "wh" / "flow.duckdb"
     folder = tmp_path / "exports"
     state = ct_seds_student_contacts(
-        as_of=AS_OF, extracts=str(extracts), export=False, warehouse=str(wh), out=str(folder),
+        as_of=AS_OF, schools=None, extracts=str(extracts), warehouse=str(wh), out=str(folder),
         return_state=True,
-    )
-    assert state.is_completed(), state
-    assert state.result()["exported"] is False
-    assert not folder.exists()
-
-    state = ct_seds_student_contacts(
-        as_of=AS_OF, schools=None, warehouse=str(wh), out=str(folder), return_state=True
     )
     files = sorted(p.name for p in folder.iterdir())
     assert len(files) == 3, files

@@ -118,6 +118,11 @@ def _newest_key(ts):  # ascending sort key: newest first, missing oldest
     return (0, -ts.timestamp()) if ts is not None else (1, 0)
 
 
+def _lowest(schools):  # lowest school number; an enrollment may have none (blank SchoolID)
+    numbers = [x for x in schools if x is not None]
+    return min(numbers) if numbers else None
+
+
 def _reference_report(folder: Path, as_of: date):
     t = {name: _read(folder, name) for name in TABLES}
     codes = {_int(c["codesetid"]): c for c in t["codeset"]}
@@ -279,9 +284,9 @@ def _reference_report(folder: Path, as_of: date):
         elif not re.fullmatch("[0-9]{10}", code):
             reason = "invalid_sasid"
         if reason:
-            excs.append([code or "", num, min(cov), None, "", "excluded", reason])
+            excs.append([code or "", num, _lowest(cov), None, "", "excluded", reason])
             continue
-        school = min(not_excl)
+        school = _lowest(not_excl)
         dcid = _int(s["dcid"])
         eligible = []
         for a in assocs.get(dcid, []):
@@ -360,7 +365,8 @@ def _reference_report(folder: Path, as_of: date):
 
     excs.sort(key=xkey)
     return [r for _, r in export], [
-        [e[0], e[1], str(e[2]), "" if e[3] is None else str(e[3]), e[4], e[5], e[6]]
+        [e[0], e[1], "" if e[2] is None else str(e[2]), "" if e[3] is None else str(e[3]),
+         e[4], e[5], e[6]]
         for e in excs
     ]
 

@@ -247,6 +247,31 @@ def test_duplicate_header(target, tmp_path) -> None:
     assert "emailaddress.csv" in msg and "more than once" in msg
 
 
+def test_repeated_extra_columns_are_ignored(target, tmp_path) -> None:
+    text = "School_Number,Note,DCID,note,Name,State_ExcludeFromReporting\n10,a,1,b,High,0\n"
+    load_extracts(write_extracts(tmp_path / "x", {"schools": text}), target)
+    assert fetch(target, "schools") == [("10", "1", "High", "0")]
+
+
+@pytest.mark.parametrize("first", ["\r\n", "\n"], ids=["crlf-then-lf", "lf-then-crlf"])
+def test_mixed_line_ends_load_the_same_records(target, tmp_path, first) -> None:
+    """Rows appended by another tool: CRLF and LF record ends in one file (input.md allows
+    either). Quoted line breaks keep their own bytes; a later bad value names its line."""
+    other = "\n" if first == "\r\n" else "\r\n"
+    head = first.join(
+        ["ID,DCID,FirstName,MiddleName,LastName", '201,201,Ann,"one\r\ntwo",Parentone', ""]
+    )
+    tail = other.join(["202,202,Bo,\"x\ny\",Parenttwo", "203,203,Cy,,Parentthree", ""])
+    load_extracts(write_extracts(tmp_path / "x", {"person": head + tail}), target)
+    rows = {p["id"]: p for p in as_dicts(target, "person")}
+    assert sorted(rows) == ["201", "202", "203"]
+    assert rows["201"]["middlename"] == "one\r\ntwo"
+    assert rows["202"]["middlename"] == "x\ny"
+    bad = head + tail.replace("203,203", "203,2x3")
+    msg = load_error(write_extracts(tmp_path / "y", {"person": bad}), target)
+    assert "person.csv line 6, column DCID:" in msg, msg  # records on 2-3, 4-5, 6
+
+
 def test_empty_file(target, tmp_path) -> None:
     msg = load_error(write_extracts(tmp_path / "bad", {"codeset": ""}), target)
     assert "codeset.csv" in msg and "header" in msg
@@ -435,6 +460,27 @@ BAD_VALUES = [
         "601,201,701,503,1,2024-01-01,,2/30/2024 10:00",
         "WhenCreated",
         "2/30/2024",
+    ),
+    # Spellings DuckDB reads and prints back unchanged, which input.md does not allow.
+    *(
+        (
+            "students",
+            2,
+            f"1,101,5001,0123456789,10,{value},2025-06-15,0,0,,A,S",
+            "EntryDate",
+            value,
+        )
+        for value in ("infinity", "-infinity", "12026-01-05", "0044-03-15 (BC)")
+    ),
+    *(
+        (
+            "personaddressassoc",
+            2,
+            f"601,201,701,503,1,2024-01-01,,{value}",
+            "WhenCreated",
+            value,
+        )
+        for value in ("infinity", "12026-01-05 10:00:00", "0044-03-15 10:00:00 (BC)")
     ),
 ]
 

@@ -29,8 +29,8 @@ def _records(path: Path) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def matrix_output(request, tmp_path_factory) -> Path:
-    """Build the rule matrix once per engine and write the three files."""
+def matrix_built(request, tmp_path_factory):
+    """Build the rule matrix once per engine and write the three files: (target, export)."""
     tmp = tmp_path_factory.mktemp(f"matrix-{request.param}")
     if request.param == "duckdb":
         from conftest import _duckdb_target
@@ -46,7 +46,12 @@ def matrix_output(request, tmp_path_factory) -> Path:
     dbt_build(target, AS_OF, unit_tests=True)  # dbt unit tests and data tests must pass too
     out = tmp / "out" / "contacts.csv"
     export(target, out, as_of=AS_OF)
-    return out
+    return target, out
+
+
+@pytest.fixture
+def matrix_output(matrix_built) -> Path:
+    return matrix_built[1]
 
 
 def test_export_matches_the_rule_matrix_byte_for_byte(matrix_output):
@@ -89,3 +94,41 @@ def test_summary_counts_match_the_files(matrix_output):
         by_reason[r[6]] = by_reason.get(r[6], 0) + 1
     assert summary["exceptions_by_reason"] == by_reason
     assert summary["as_of"] == AS_OF.isoformat()
+
+
+EXPORT_HEADER_LINE = (MATRIX / "expected" / "export.csv").read_bytes().split(b"\r\n")[0] + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    "schools,export_rows,exception_rows",
+    [
+        # S2 and S3 are enrolled at school 5 (excluded); S3 also at 30 (not excluded). With
+        # only 5 selected, both are school_excluded (report.md 2.4: covering enrollments at a
+        # *selected* school), School Number 5 (§6: lowest covering selected school).
+        (["5"], [], [
+            ",99,5,,,excluded,school_excluded",
+            "1000000003,1003,5,,,excluded,school_excluded",
+        ]),
+        # With 30 selected too, S3 is reported; its warning carries 30 (lowest covering
+        # selected school not excluded). S1 (student_excluded, covering 30 and 10) carries 30:
+        # the lowest covering *selected* school, not 10.
+        (["30", "5"], ["Carla Diaz,M,1000000003,,,,,,,,,,Y,"], [
+            ",99,5,,,excluded,school_excluded",
+            "1000000003,1003,30,603,Carla Diaz,warning,no_address",
+            "BAD,1001,30,,,excluded,student_excluded",
+        ]),
+    ],
+    ids=["school-5", "schools-30-5"],
+)
+def test_school_selection_decides_exclusion_and_school_number(
+    matrix_built, tmp_path, schools, export_rows, exception_rows
+):
+    target, _ = matrix_built
+    out = tmp_path / "sel.csv"
+    summary = export(target, out, as_of=AS_OF, schools=schools)
+    expected = EXPORT_HEADER_LINE + b"".join(r.encode() + b"\r\n" for r in export_rows)
+    assert out.read_bytes() == expected
+    got = [",".join(r[:7]) for r in _records(tmp_path / "sel.exceptions.csv")[1:]]
+    assert got == exception_rows
+    assert summary["students_in_scope"] == (2 if schools == ["5"] else 3)
+    assert summary["parameters"]["schools"] == schools

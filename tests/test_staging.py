@@ -193,6 +193,18 @@ def _native_expr(column, flag_index: int) -> tuple[str, str]:
     return typ, name
 
 
+def _native_tables():
+    """(table, [(column, native type, expression over the text column)]) for every table."""
+    flag_index = 0
+    for name, table in TABLES.items():
+        cols = []
+        for column in table.columns:
+            typ, expr = _native_expr(column, flag_index)
+            flag_index += column.kind == "flag"
+            cols.append((column.name, typ, expr))
+        yield name, cols
+
+
 def test_native_types_on_postgres_stage_like_text(pg_target, clean_extract, tmp_path, monkeypatch):
     load_extracts(clean_extract, pg_target)
     dbt_build(pg_target, AS_OF, select=["staging"])
@@ -204,13 +216,7 @@ def test_native_types_on_postgres_stage_like_text(pg_target, clean_extract, tmp_
         conn.autocommit = True
         cur = conn.cursor()
         cur.execute(f"create schema {native.raw_schema}")
-        flag_index = 0
-        for name, table in TABLES.items():
-            cols = []
-            for column in table.columns:
-                typ, expr = _native_expr(column, flag_index)
-                flag_index += column.kind == "flag"
-                cols.append((column.name, typ, expr))
+        for name, cols in _native_tables():
             cur.execute(
                 f"create table {native.raw_schema}.{name} ("
                 + ", ".join(f"{c} {t}" for c, t, _ in cols)
@@ -238,3 +244,109 @@ def test_native_types_on_postgres_stage_like_text(pg_target, clean_extract, tmp_
         _drop_schemas(native)
     for name in STAGING:
         assert native_rows[name] == text_rows[name], name
+
+
+_DUCKDB_NATIVE_BUILD = """
+import datetime, sys
+import duckdb
+from pathlib import Path
+# The machine's time zone really is far from UTC here (else the test proves nothing).
+zone = duckdb.connect().execute("select current_setting('TimeZone')").fetchone()[0]
+assert zone == "America/New_York", zone
+from ctseds.dbt_invoke import dbt_build
+from ctseds.targets import Target
+dbt_build(Target(kind="duckdb", warehouse=Path(sys.argv[1])), datetime.date(2026, 11, 16),
+          select=["staging"])
+"""
+
+
+def test_native_types_on_duckdb_stage_like_text(duckdb_target, clean_extract, tmp_path):
+    """The same on DuckDB: tables replicated with native types (TIMESTAMPTZ included) stage
+    like the text-loaded ones on a machine whose time zone is not UTC (input.md: converted
+    to UTC, then compared as naive)."""
+    import os
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from ctseds.dbt_invoke import target_dir
+
+    load_extracts(clean_extract, duckdb_target)
+    dbt_build(duckdb_target, AS_OF, select=["staging"])
+    text_rows = _staged(duckdb_target)
+
+    native = _second_target(duckdb_target, tmp_path)
+    native.warehouse.parent.mkdir(parents=True)
+    con = duckdb.connect(str(native.warehouse))
+    try:
+        con.execute(f"attach '{duckdb_target.warehouse}' as src (read_only)")
+        con.execute(f"create schema {native.raw_schema}")
+        for name, cols in _native_tables():
+            select = ", ".join(f"cast({e} as {t}) as {c}" for c, t, e in cols)
+            con.execute(
+                f"create table {native.raw_schema}.{name} as select {select} "
+                f"from src.{duckdb_target.raw_schema}.{name}"
+            )
+        kind = con.execute(
+            "select data_type from information_schema.columns where table_schema = ? "
+            "and table_name = 'personphonenumberassoc' and column_name = 'whencreated'",
+            [native.raw_schema],
+        ).fetchone()[0]
+        assert kind == "TIMESTAMP WITH TIME ZONE"
+    finally:
+        con.close()
+    env = dict(os.environ, TZ="America/New_York")
+    proc = subprocess.run(
+        [sys.executable, "-c", _DUCKDB_NATIVE_BUILD, str(native.warehouse)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    try:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        native_rows = _staged(native)
+    finally:
+        import shutil
+
+        shutil.rmtree(target_dir(native), ignore_errors=True)
+    for name in STAGING:
+        assert native_rows[name] == text_rows[name], name
+
+
+@pytest.mark.parametrize(
+    "table,column,value,kind,model",
+    [
+        ("studentcontactdetail", "iscustodial", "yes", "flag", "studentcontactdetail"),
+        ("studentcontactassoc", "contactpriorityorder", "0.6", "integer", "studentcontactassoc"),
+        ("students", "entrydate", "infinity", "date", "students"),
+        ("personphonenumberassoc", "whencreated", "infinity", "timestamp",
+         "personphonenumberassoc"),
+    ],
+    ids=["flag-yes", "int-0.6", "date-infinity", "timestamp-infinity"],
+)
+def test_untypable_value_in_a_warehouse_table_fails_the_build(
+    target, clean_extract, table, column, value, kind, model
+):
+    """Tables already in the warehouse are not checked by the loader: a value staging cannot
+    type fails the build and names the model and the kind, never the value (it would
+    otherwise become NULL, or 0.6 would round to 1 on DuckDB and fail on PostgreSQL)."""
+    from ctseds.errors import CtsedsError
+
+    load_extracts(clean_extract, target)
+    conn = connect(target)
+    try:
+        if target.kind == "postgres":
+            conn.autocommit = True
+        cur = conn.cursor()
+        cur.execute(
+            f"update {target.raw_schema}.{table} set {column} = '{value}' "
+            f"where {column} is not null"
+        )
+        assert cur.rowcount != 0
+    finally:
+        conn.close()
+    with pytest.raises(CtsedsError) as info:
+        dbt_build(target, AS_OF, select=["staging"])
+    msg = str(info.value)
+    assert f"stg_powerschool__{model}" in msg
+    assert f"not a valid {kind}" in msg
+    assert value not in msg.replace("not a valid", "")
