@@ -28,11 +28,14 @@
 {#- Integers and IDs: digits, optionally followed by '.0' (spreadsheet damage); anything
     else (a sign, other decimals: '0.6' would round on DuckDB) fails the build. -#}
 {% macro ps_int(column) -%}
+    {%- set raw = cast_text(column) -%}
     {%- set t = _typed_text(column) -%}
     {%- set digits -%}
         case when {{ t }} like '%.0' then substr({{ t }}, 1, {{ dbt.length(t) }} - 2) else {{ t }} end
     {%- endset -%}
+    {#- The usual spelling (digits only) first: one regular expression, no trimming. -#}
     case
+        when {{ regex_match(raw, '^[0-9]+$') }} then cast({{ raw }} as {{ dbt.type_bigint() }})
         when translate({{ digits }}, '0123456789', '') = ''
             then cast({{ digits }} as {{ dbt.type_bigint() }})
         else {{ _invalid(t, 'integer', dbt.type_bigint()) }}
