@@ -1,4 +1,4 @@
-"""The `ctseds` command (docs: /work/shared/spec/interface.md).
+"""The `ctseds` command (docs: README.md).
 
 Exit status: 0 success, 1 a run failed (`CtsedsError`: one paragraph on stderr, no traceback
 unless --debug), 2 usage error. Progress lines go to stderr, result paths to stdout.
