@@ -92,15 +92,52 @@ def test_bench_stub_or_benchmark_exists():
 # --------------------------------------------------------------------------- expected failures
 
 
-def test_load_folder_missing_person_csv(tmp_path: Path):
+def _raw_rows(warehouse: Path) -> dict[str, int]:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'powerschool' order by 1").fetchall()]
+        return {n: con.execute(f"select count(*) from powerschool.{n}").fetchone()[0]
+                for n in names}
+    finally:
+        con.close()
+
+
+def test_load_refuses_a_missing_file_or_column_and_keeps_the_raw_tables(tmp_path: Path):
+    import csv
+    import shutil
+
     from ctseds.generator import generate
 
-    extracts = tmp_path / "extracts"
-    generate(extracts, students=20)
-    (extracts / "person.csv").unlink()
-    proc = run_cli("load", "--extracts", str(extracts), "--warehouse", str(tmp_path / "w.duckdb"))
-    line = assert_clean_failure(proc)
+    good = tmp_path / "good"
+    generate(good, students=20)
+    wh = tmp_path / "w.duckdb"
+    assert run_cli("load", "--extracts", str(good), "--warehouse", str(wh)).returncode == 0
+    before = _raw_rows(wh)
+    assert len(before) == 13 and before["students"] == 20
+
+    no_person = tmp_path / "no-person"
+    shutil.copytree(good, no_person)
+    (no_person / "person.csv").unlink()
+    line = assert_clean_failure(run_cli("load", "--extracts", str(no_person), "--warehouse",
+                                        str(wh)))
     assert "person.csv" in line
+    assert _raw_rows(wh) == before
+
+    no_sasid = tmp_path / "no-sasid"
+    shutil.copytree(good, no_sasid)
+    with (good / "students.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    drop = rows[0].index("State_StudentNumber")
+    with (no_sasid / "students.csv").open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([r[:drop] + r[drop + 1:] for r in rows])
+    line = assert_clean_failure(run_cli("load", "--extracts", str(no_sasid), "--warehouse",
+                                        str(wh)))
+    assert "students.csv" in line and "State_StudentNumber" in line
+    assert _raw_rows(wh) == before
 
 
 def test_postgres_unreachable(tmp_path: Path):
