@@ -11,8 +11,8 @@ import copy
 import logging
 import os
 import re
+import shutil
 import sys
-import tempfile
 import time
 import traceback
 from datetime import date
@@ -25,6 +25,7 @@ from ctseds.errors import CtsedsError, UsageError
 
 DEMO_NAME = "ct-seds-student-contacts"
 DEMO_WAREHOUSE = Path("warehouse/demo.duckdb")
+DEMO_EXTRACTS = Path("warehouse/demo-extract")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -136,15 +137,19 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "generate", parents=[common], help="write a synthetic PowerSchool extract folder"
     )
-    s.add_argument("--out", type=Path, required=True, metavar="DIR")
-    s.add_argument("--students", type=_positive_int, default=600, metavar="N")
-    s.add_argument("--seed", type=_int, default=None, metavar="S")
+    s.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="folder for the 13 CSV files (created; existing files are replaced)")
+    s.add_argument("--students", type=_positive_int, default=600, metavar="N",
+                   help="number of students (default 600)")
+    s.add_argument("--seed", type=_int, default=None, metavar="S",
+                   help="random seed: the same seed and size give the same bytes")
     s.set_defaults(func=cmd_generate)
 
     s = sub.add_parser(
         "load", parents=[common, tgt], help="load an extract folder into the raw schema"
     )
-    s.add_argument("--extracts", type=Path, required=True, metavar="DIR")
+    s.add_argument("--extracts", type=Path, required=True, metavar="DIR",
+                   help="folder with the 13 PowerSchool CSV files (docs/input.md)")
     s.set_defaults(func=cmd_load)
 
     s = sub.add_parser("build", parents=[common, run, tgt], help="dbt build for report date D")
@@ -153,14 +158,20 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "export", parents=[common, run, tgt], help="write the three files from the built warehouse"
     )
-    s.add_argument("--out", type=Path, required=True, metavar="FILE")
+    s.add_argument("--out", type=Path, required=True, metavar="FILE",
+                   help="the export .csv file; NAME.exceptions.csv and NAME.summary.json "
+                   "are written beside it")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser(
         "run", parents=[common, run, tgt], help="load + build + export as one Prefect flow run"
     )
-    s.add_argument("--extracts", type=Path, default=None, metavar="DIR")
-    s.add_argument("--out", type=Path, required=True, metavar="FILE")
+    s.add_argument("--extracts", type=Path, default=None, metavar="DIR",
+                   help="load this folder of PowerSchool CSV files first (default: use the "
+                   "raw tables already in the warehouse)")
+    s.add_argument("--out", type=Path, required=True, metavar="FILE",
+                   help="the export .csv file; NAME.exceptions.csv and NAME.summary.json "
+                   "are written beside it")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser(
@@ -305,11 +316,13 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from ctseds.db import require_warehouse_file
     from ctseds.exporter import export
     from ctseds.locking import warehouse_lock
 
     out = _check_out(args.out)
     target = _target(args)
+    require_warehouse_file(target)  # before the lock file is made beside it
     with warehouse_lock(target):
         summary = export(
             target,
@@ -365,16 +378,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = out_dir / f"{DEMO_NAME}-{as_of.isoformat()}.csv"
     target = Target(kind="duckdb", warehouse=DEMO_WAREHOUSE)
     progress_mod.attach_stderr_handler()
-    with tempfile.TemporaryDirectory(prefix="ctseds-demo-extracts-") as tmp:
-        extracts = Path(tmp) / "extracts"
-        t0 = time.monotonic()
-        generator.generate(extracts, progress=progress_mod.stderr)
-        progress_mod.stderr(f"[generate] sample district in {time.monotonic() - t0:.1f} s")
-        args.as_of = as_of
-        args.school = None
-        args.student = None
-        args.no_portal_column = False
-        summary = _run_flow(args, _flow_params(args, target, out, extracts))
+    # The sample extract stays beside the demo warehouse, so that it can be looked at and
+    # used with the other commands (see the lines printed at the end).
+    extracts = DEMO_EXTRACTS.absolute()
+    shutil.rmtree(extracts, ignore_errors=True)
+    t0 = time.monotonic()
+    generator.generate(extracts, progress=progress_mod.stderr)
+    progress_mod.stderr(f"[generate] sample district in {time.monotonic() - t0:.1f} s")
+    args.as_of = as_of
+    args.school = None
+    args.student = None
+    args.no_portal_column = False
+    summary = _run_flow(args, _flow_params(args, target, out, extracts))
     print("Files written:")
     _print_files(summary)
     print(
@@ -385,6 +400,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     top = sorted(summary["exceptions_by_reason"].items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     if top:
         print("Top exception reasons: " + ", ".join(f"{k} {v}" for k, v in top))
+    print(f"Sample extract (synthetic): {extracts}")
+    print(
+        f"Demo warehouse: {target.warehouse} (add --warehouse {DEMO_WAREHOUSE} to ctseds "
+        "build/export to use it; their default is warehouse/ctseds.duckdb)"
+    )
     return 0
 
 

@@ -95,3 +95,35 @@ def quote_ident(name: str) -> str:
     if "\x00" in name:
         raise ValueError("identifier contains a NUL character")
     return '"' + name.replace('"', '""') + '"'
+
+
+def require_warehouse_file(target: Target) -> None:
+    """Refuse to work on a DuckDB warehouse file that does not exist (instead of creating an
+    empty one): exporting or building needs data loaded first."""
+    if target.kind == "duckdb" and not target.warehouse.exists():
+        raise CtsedsError(
+            f"There is no DuckDB warehouse at {target.warehouse}. Load and build it first "
+            "(`ctseds run --extracts DIR --out FILE`, or `ctseds load` then `ctseds build`), or "
+            "point --warehouse (or $CTSEDS_WAREHOUSE) at the right file; `ctseds demo` uses "
+            "warehouse/demo.duckdb."
+        )
+
+
+def missing_raw_tables(target: Target) -> list[str]:
+    """The PowerSchool tables (spec/input.md) missing from the target's raw schema."""
+    from ctseds.tables import TABLES
+
+    if target.kind == "duckdb" and not target.warehouse.exists():
+        return list(TABLES)
+    conn = connect(target)
+    try:
+        cur = conn.cursor()
+        cur.execute(
+            "select table_name from information_schema.tables where table_schema = "
+            + ("?" if target.kind == "duckdb" else "%s"),
+            (target.raw_schema,),
+        )
+        present = {str(r[0]) for r in cur.fetchall()}
+    finally:
+        conn.close()
+    return [name for name in TABLES if name not in present]

@@ -232,6 +232,25 @@ def _failure_message(target: Target, as_of: date, res: Any) -> str:
     )
 
 
+def _check_raw_tables(target: Target) -> None:
+    """A build over missing raw tables fails in every staging model; say what to do instead."""
+    from ctseds.db import missing_raw_tables
+
+    missing = missing_raw_tables(target)
+    if missing:
+        where = (
+            f"the raw schema {target.raw_schema} of {target.label}"
+            if len(missing) < 13
+            else f"{target.label} (raw schema {target.raw_schema})"
+        )
+        raise CtsedsError(
+            f"There are no PowerSchool tables {', '.join(missing)} in {where}: nothing was "
+            "built. Load an extract first (`ctseds load --extracts DIR`, or `ctseds run "
+            "--extracts DIR ...`), or point --raw-schema (or $CTSEDS_RAW_SCHEMA) at the schema "
+            "that holds your replicated PowerSchool tables."
+        )
+
+
 def _check_project() -> None:
     if not (PROJECT_DIR / "dbt_project.yml").exists():
         raise CtsedsError(
@@ -261,6 +280,8 @@ def dbt_build(
         raise ValueError(f"unknown runner {runner!r}")
     _quiet_environment()
     _check_project()
+    if command == "build" and not select:
+        _check_raw_tables(target)
     stage = "build" if command == "build" else command.split()[0]
     started = time.monotonic()
     tdir = target_dir(target)

@@ -738,7 +738,7 @@ def export(
     progress: Progress = None,
 ) -> dict[str, Any]:
     """Write NAME.csv, NAME.exceptions.csv and NAME.summary.json; return the summary."""
-    from ctseds.db import connect
+    from ctseds.db import connect, require_warehouse_file
 
     started_at = _now()
     t0 = time.monotonic()
@@ -748,6 +748,7 @@ def export(
     header = EXPORT_HEADER if include_portal_notifications else EXPORT_HEADER[:-1]
     columns = MART_COLUMNS if include_portal_notifications else MART_COLUMNS[:-1]
 
+    require_warehouse_file(target)
     conn = connect(target)
     db_errors = _db_error_types()
     try:

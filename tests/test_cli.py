@@ -140,6 +140,20 @@ def test_load_refuses_a_missing_file_or_column_and_keeps_the_raw_tables(tmp_path
     assert _raw_rows(wh) == before
 
 
+def test_build_or_export_without_data_says_what_to_do(tmp_path: Path):
+    """A first `ctseds build` or `ctseds export` on a warehouse that was never loaded: exit 1,
+    a message that says to load first, and no empty warehouse file left behind."""
+    wh = tmp_path / "wh" / "never.duckdb"
+    line = assert_clean_failure(run_cli("build", "--as-of", AS_OF, "--warehouse", str(wh)))
+    assert "no PowerSchool tables" in line and "ctseds load --extracts" in line
+    assert not wh.exists()
+    out = tmp_path / "out" / "x.csv"
+    line = assert_clean_failure(
+        run_cli("export", "--as-of", AS_OF, "--warehouse", str(wh), "--out", str(out)))
+    assert "no DuckDB warehouse" in line and str(wh) in line
+    assert not wh.exists() and not out.parent.exists()
+
+
 def test_postgres_unreachable(tmp_path: Path):
     env = {"PGHOST": "127.0.0.1", "PGPORT": str(_closed_port()), "PGUSER": "nobody",
            "PGDATABASE": "nothing"}
@@ -260,3 +274,24 @@ def test_no_student_in_scope_gives_header_only(cli_built, tmp_path: Path):
     summary = json.loads(out.with_name("summer.summary.json").read_text())
     assert summary["students_in_scope"] == 0 and summary["rows"] == 0
     assert "No student is in scope on 2027-07-20" in summary["note"]
+
+
+@pytest.mark.slow
+def test_demo_writes_the_files_and_says_where_everything_is(prefect_api, tmp_path: Path):
+    proc = run_cli("demo", "--out-dir", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _forget(tmp_path / "warehouse" / "demo.duckdb")
+    lines = proc.stdout.splitlines()
+    files = [Path(ln) for ln in lines if ln.startswith(str(tmp_path / "out"))]
+    assert [f.name for f in files] == [
+        "ct-seds-student-contacts-2026-11-16.csv",
+        "ct-seds-student-contacts-2026-11-16.exceptions.csv",
+        "ct-seds-student-contacts-2026-11-16.summary.json",
+    ]
+    summary = json.loads(files[2].read_text())
+    assert summary["rows"] > 0 and files[0].read_bytes().count(b"\r\n") == summary["rows"] + 1
+    extract = tmp_path / "warehouse" / "demo-extract"
+    assert f"Sample extract (synthetic): {extract}" in lines
+    assert len(list(extract.glob("*.csv"))) == 13
+    assert any(ln.startswith(f"Demo warehouse: {tmp_path / 'warehouse' / 'demo.duckdb'}")
+               for ln in lines)

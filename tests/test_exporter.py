@@ -461,6 +461,10 @@ def test_missing_build_state_is_refused(built, tmp_path: Path):
     target, _ = built
     other = Target(kind=target.kind, warehouse=tmp_path / "w.duckdb",
                    raw_schema=target.raw_schema, schema="nothing_built_here")
+    if target.kind == "duckdb":  # a warehouse file that exists but holds no build
+        import duckdb
+
+        duckdb.connect(str(other.warehouse)).close()
     with pytest.raises(CtsedsError) as info:
         _export(other, tmp_path / "x.csv")
     assert "no complete build" in str(info.value)

@@ -61,6 +61,8 @@ chosen as (
         person_id,
         max(case when is_valid and rank_among_same_validity = 1 then email_value end) as email,
         bool_or(candidate_rank = 1 and not is_valid) as is_best_invalid,
+        -- named in the email_invalid warning, so that staff find the address to fix
+        max(case when candidate_rank = 1 then email_value end) as best_candidate_value,
         count(*) as candidates
     from ranked
     group by person_id

@@ -104,6 +104,8 @@ chosen as (
             case when is_valid and rank_among_same_validity = 1 then phone_value end
         ) as phone_value,
         bool_or(candidate_rank = 1 and not is_valid) as is_best_invalid,
+        -- named in the phone_invalid warning, so that staff find the number to fix
+        max(case when candidate_rank = 1 then phone_value end) as best_candidate_value,
         count(*) as candidates
     from ranked
     group by person_id, phone_column

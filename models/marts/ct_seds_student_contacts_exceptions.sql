@@ -107,6 +107,10 @@ exported_pairs as (
         work_phones.is_best_invalid as is_work_phone_invalid,
         mobile_phones.is_best_invalid as is_mobile_phone_invalid,
         emails.is_best_invalid as is_email_invalid,
+        home_phones.best_candidate_value as home_phone_candidate,
+        work_phones.best_candidate_value as work_phone_candidate,
+        mobile_phones.best_candidate_value as mobile_phone_candidate,
+        emails.best_candidate_value as email_candidate,
         addresses.person_id is null as has_no_address,
         addresses.is_address_truncated,
         addresses.is_city_truncated,
@@ -128,17 +132,20 @@ exported_pairs as (
 
 ),
 
+{#- (flag, reason, Detail as SQL). The invalid phone or e-mail is named in the Detail so that
+    staff can find it in PowerSchool: this file is the district's own, like the export. -#}
+{%- set phone_detail = "'{column}: the best-ranked number \"' || {value} || '\" is not valid (fewer than 7 digits or over 32 characters); the best valid one, if any, was used.'" -%}
 {%- set warnings = [
-    ('is_name_truncated', 'name_truncated', 'Parent Name is longer than 128 characters and was cut to 128.'),
-    ('is_home_phone_invalid', 'phone_invalid', 'Home Phone: the best-ranked number is not valid (fewer than 7 digits or over 32 characters); the best valid one, if any, was used.'),
-    ('is_work_phone_invalid', 'phone_invalid', 'Work Phone: the best-ranked number is not valid (fewer than 7 digits or over 32 characters); the best valid one, if any, was used.'),
-    ('is_mobile_phone_invalid', 'phone_invalid', 'Mobile/Cell Phone: the best-ranked number is not valid (fewer than 7 digits or over 32 characters); the best valid one, if any, was used.'),
-    ('is_email_invalid', 'email_invalid', 'Email: the most recent address is not valid (format or over 64 characters); the best valid one, if any, was used.'),
-    ('has_no_address', 'no_address', 'No Home or Mailing address covers the report date; Address, City, State and ZIP Code are blank.'),
-    ('is_address_truncated', 'address_truncated', 'Address is longer than 64 characters and was cut to 64.'),
-    ('is_city_truncated', 'city_truncated', 'City is longer than 64 characters and was cut to 64.'),
-    ('is_state_invalid', 'state_invalid', 'State code is not two letters; State is blank.'),
-    ('is_zip_invalid', 'zip_invalid', 'ZIP Code is not 5 digits or ZIP+4; ZIP Code is blank.'),
+    ('is_name_truncated', 'name_truncated', "'Parent Name is longer than 128 characters and was cut to 128.'"),
+    ('is_home_phone_invalid', 'phone_invalid', phone_detail.format(column='Home Phone', value='home_phone_candidate')),
+    ('is_work_phone_invalid', 'phone_invalid', phone_detail.format(column='Work Phone', value='work_phone_candidate')),
+    ('is_mobile_phone_invalid', 'phone_invalid', phone_detail.format(column='Mobile/Cell Phone', value='mobile_phone_candidate')),
+    ('is_email_invalid', 'email_invalid', "'Email: the most recent address \"' || email_candidate || '\" is not valid (format or over 64 characters); the best valid one, if any, was used.'"),
+    ('has_no_address', 'no_address', "'No Home or Mailing address covers the report date; Address, City, State and ZIP Code are blank.'"),
+    ('is_address_truncated', 'address_truncated', "'Address is longer than 64 characters and was cut to 64.'"),
+    ('is_city_truncated', 'city_truncated', "'City is longer than 64 characters and was cut to 64.'"),
+    ('is_state_invalid', 'state_invalid', "'State code is not two letters; State is blank.'"),
+    ('is_zip_invalid', 'zip_invalid', "'ZIP Code is not 5 digits or ZIP+4; ZIP Code is blank.'"),
 ] %}
 
 field_warnings as (
@@ -151,7 +158,7 @@ field_warnings as (
             cast(parent_name as {{ dbt.type_string() }}) as parent_name,
             'warning' as severity,
             '{{ reason }}' as reason,
-            '{{ detail }}' as detail,
+            {{ detail }} as detail,
             student_dcid,
             student_contact_assoc_id
         from exported_pairs
