@@ -120,7 +120,7 @@ def missing_raw_tables(target: Target) -> list[str]:
         cur = conn.cursor()
         cur.execute(
             "select table_name from information_schema.tables where table_schema = "
-            + ("?" if target.kind == "duckdb" else "%s"),
+            + placeholder(target),
             (target.raw_schema,),
         )
         present = {str(r[0]) for r in cur.fetchall()}

@@ -168,7 +168,9 @@ def _lost_connection(res: Any) -> bool:
     )
 
 
-_UNTYPED = re.compile(r"ctseds: not a valid (integer|date|timestamp|flag)\b")
+# The kinds the staging typing macros name in their own errors (macros/typing.sql `_invalid`).
+_UNTYPED_KINDS = ("integer", "date", "timestamp", "flag")
+_UNTYPED = re.compile(rf"ctseds: not a valid ({'|'.join(_UNTYPED_KINDS)})\b")
 
 
 def _untyped_kinds(res: Any) -> list[str]:
@@ -238,13 +240,9 @@ def _check_raw_tables(target: Target) -> None:
 
     missing = missing_raw_tables(target)
     if missing:
-        where = (
-            f"the raw schema {target.raw_schema} of {target.label}"
-            if len(missing) < 13
-            else f"{target.label} (raw schema {target.raw_schema})"
-        )
         raise CtsedsError(
-            f"There are no PowerSchool tables {', '.join(missing)} in {where}: nothing was "
+            f"There are no PowerSchool tables {', '.join(missing)} in the raw schema "
+            f"{target.raw_schema} of {target.label}: nothing was "
             "built. Load an extract first (`ctseds load --extracts DIR`, or `ctseds run "
             "--extracts DIR ...`), or point --raw-schema (or $CTSEDS_RAW_SCHEMA) at the schema "
             "that holds your replicated PowerSchool tables."
@@ -345,8 +343,8 @@ def _run_plain(args: list[str], progress: Progress) -> Any:
 
 
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
-# The typing macros' own constant errors (macros/typing.sql) hold no value: kept.
-_KEEP = {f"ctseds: not a valid {kind}" for kind in ("integer", "date", "timestamp", "flag")}
+# The typing macros' own constant errors hold no value: kept.
+_KEEP = {f"ctseds: not a valid {kind}" for kind in _UNTYPED_KINDS}
 
 
 def redact(text: Any) -> Any:
@@ -358,6 +356,7 @@ def redact(text: Any) -> Any:
     """
     if not isinstance(text, str):
         return text
+
     def hide(m: re.Match) -> str:
         quoted = m.group(0)
         return quoted if quoted[1:-1] in _KEEP else quoted[0] + "..." + quoted[0]
