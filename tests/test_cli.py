@@ -6,36 +6,18 @@ All data is generated (synthetic). PostgreSQL tests use the session server of co
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import clean_failure, run_cli
 
-CTSEDS = str(Path(sys.executable).with_name("ctseds"))
 AS_OF = "2026-11-16"
 STUDENTS = 150
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):
-    full_env = dict(os.environ)
-    full_env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    if env:
-        full_env.update(env)
-    return subprocess.run(
-        [CTSEDS, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
-    )
-
-
 def assert_clean_failure(proc, code: int = 1) -> str:
-    assert proc.returncode == code, proc.stderr
-    err = proc.stderr
-    assert "Traceback" not in err
-    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, err
-    return lines[0]
+    return clean_failure(proc.returncode, proc.stderr, expected=code)
 
 
 def _forget(warehouse: Path | None = None, target=None) -> None:
